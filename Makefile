@@ -1,0 +1,50 @@
+# runner — the commands a new user types. `make run` and `make test` work on a
+# fresh Debian 12 machine: they install what is missing (apt-get, pip) first.
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?= release
+BIN = .build/$(CONFIG)/runner
+
+# Debian's OpenBLAS does not recognise this CPU and falls back to SSE3 kernels
+# unless OPENBLAS_CORETYPE is set before the process starts (see README).
+# A user's own choice wins; `make bench` measures with and without.
+ifeq ($(OPENBLAS_CORETYPE),)
+ifneq ($(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo yes),)
+export OPENBLAS_CORETYPE := SkylakeX
+endif
+endif
+
+APT_PACKAGES = libopenblas-dev libhdf5-dev hdf5-tools pkg-config
+PY_MODULES = h5py jsonschema skimage safetensors numpy
+
+.PHONY: deps build run test bench clean
+
+deps:
+	@if ! pkg-config --exists hdf5 openblas 2>/dev/null || ! command -v h5dump >/dev/null; then \
+	  echo "installing system packages: $(APT_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	fi
+	@if ! python3 -c 'import $(subst $(space),$(comma),$(PY_MODULES))' 2>/dev/null; then \
+	  echo "installing python packages for the reference checks: h5py jsonschema scikit-image safetensors numpy"; \
+	  python3 -m pip install -q h5py jsonschema scikit-image safetensors numpy; \
+	fi
+
+build: deps
+	$(SWIFT) build -c $(CONFIG)
+
+run: build
+	$(BIN) apply experiments/quickstart.yaml
+
+test: deps
+	$(SWIFT) build -c release
+	$(SWIFT) test -c release
+
+bench: build
+	$(SWIFT) build -c release --product RunnerBench
+	.build/release/RunnerBench
+
+clean:
+	rm -rf .build
+
+comma := ,
+space := $(empty) $(empty)

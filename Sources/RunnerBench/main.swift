@@ -1,0 +1,1 @@
+print("runner benchmarks: nothing registered yet")

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `runner` command; subcommands live one per file beside this one.
+public struct RunnerCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "runner",
+        abstract: "Declarative experiment graphs for Stage 1 NIR-DOT reconstruction networks.",
+        subcommands: []
+    )
+    public init() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Execution
+
+final class ExecutionSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

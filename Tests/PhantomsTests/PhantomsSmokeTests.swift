@@ -1,0 +1,6 @@
+import XCTest
+@testable import Phantoms
+
+final class PhantomsSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Planner
+
+final class PlannerSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import RunnerCLI
+
+final class RunnerCLISmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Spec
+
+final class SpecSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

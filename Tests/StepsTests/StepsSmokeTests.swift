@@ -1,0 +1,6 @@
+import XCTest
+@testable import Steps
+
+final class StepsSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}
