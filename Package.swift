@@ -44,10 +44,10 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PhantomsTests", dependencies: ["Phantoms"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SpecTests", dependencies: ["Spec"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
-        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Spec", "Store"]),
-        .testTarget(name: "StepsTests", dependencies: ["Steps", "Store", "Phantoms", "Spec"]),
-        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planner", "Store", "Steps"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Spec", "Store"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StepsTests", dependencies: ["Steps", "Store", "Phantoms", "Spec"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planner", "Store", "Steps", "Spec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RunnerCLITests", dependencies: ["RunnerCLI"], resources: [.copy("Fixtures")]),
     ]
 )

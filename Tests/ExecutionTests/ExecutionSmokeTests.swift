@@ -1,5 +1,5 @@
 import XCTest
-@testable import Execution
+import Execution
 
 final class ExecutionSmokeTests: XCTestCase {
     func testModuleLinks() {}

@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 final class NNSmokeTests: XCTestCase {
     func testModuleLinks() {}

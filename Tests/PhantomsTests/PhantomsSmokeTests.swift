@@ -1,5 +1,5 @@
 import XCTest
-@testable import Phantoms
+import Phantoms
 
 final class PhantomsSmokeTests: XCTestCase {
     func testModuleLinks() {}

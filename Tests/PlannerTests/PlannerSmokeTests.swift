@@ -1,5 +1,5 @@
 import XCTest
-@testable import Planner
+import Planner
 
 final class PlannerSmokeTests: XCTestCase {
     func testModuleLinks() {}

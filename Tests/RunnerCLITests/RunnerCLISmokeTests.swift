@@ -1,5 +1,5 @@
 import XCTest
-@testable import RunnerCLI
+import RunnerCLI
 
 final class RunnerCLISmokeTests: XCTestCase {
     func testModuleLinks() {}

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Spec
+import Spec
 
 final class SpecSmokeTests: XCTestCase {
     func testModuleLinks() {}

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Steps
+import Steps
 
 final class StepsSmokeTests: XCTestCase {
     func testModuleLinks() {}

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Store
+import Store
 
 final class StoreSmokeTests: XCTestCase {
     func testModuleLinks() {}
