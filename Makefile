@@ -15,9 +15,9 @@ endif
 endif
 
 APT_PACKAGES = libopenblas-dev libhdf5-dev hdf5-tools pkg-config
-PY_MODULES = h5py jsonschema skimage safetensors numpy
+PY_MODULES = h5py jsonschema skimage safetensors numpy yaml
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench bench-nocoretype golden schema clean
 
 deps:
 	@if ! pkg-config --exists hdf5 openblas 2>/dev/null || ! command -v h5dump >/dev/null; then \
@@ -25,8 +25,8 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
 	fi
 	@if ! python3 -c 'import $(subst $(space),$(comma),$(PY_MODULES))' 2>/dev/null; then \
-	  echo "installing python packages for the reference checks: h5py jsonschema scikit-image safetensors numpy"; \
-	  python3 -m pip install -q h5py jsonschema scikit-image safetensors numpy; \
+	  echo "installing python packages for the reference checks: h5py jsonschema scikit-image safetensors numpy pyyaml"; \
+	  python3 -m pip install -q h5py jsonschema scikit-image safetensors numpy pyyaml; \
 	fi
 
 build: deps
@@ -39,9 +39,26 @@ test: deps
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release
 
-bench: build
+# `make bench` runs every benchmark group; `make bench GROUPS="tensor stage1"` a few
+# (phantoms, planner, apply, store, tensor, stage1). Each prints reference figures beside ours.
+GROUPS ?=
+bench: deps
 	$(SWIFT) build -c release --product RunnerBench
-	.build/release/RunnerBench
+	.build/release/RunnerBench $(GROUPS)
+
+# The same, with OpenBLAS left to pick its kernels itself (SSE3 "Prescott" on this CPU).
+bench-nocoretype: deps
+	$(SWIFT) build -c release --product RunnerBench
+	env -u OPENBLAS_CORETYPE .build/release/RunnerBench $(GROUPS)
+
+# Regenerate the PyTorch golden files (needs torch; tests only read the committed files).
+TORCH_PYTHON ?= /work/venv-torch/bin/python
+golden:
+	$(TORCH_PYTHON) tools/make_golden.py
+
+# Regenerate the JSON Schema of experiment files from the loader's key tables.
+schema:
+	python3 schemas/generate.py
 
 clean:
 	rm -rf .build
