@@ -330,7 +330,7 @@ struct ExperimentDecoder {
             case .constant: return .constant
             case .plateau: return .plateau(PlateauSchedule())
             case .onecycle: return .onecycle(OneCycleSchedule())
-            case .cosine: return .cosine(CosineSchedule())
+            case .cosine: return .cosine(CosineSchedule(warmupEpochs: min(CosineSchedule().warmupEpochs, epochs - 1)))
             case .phases:
                 reader.report(.missingKey("schedule.phases", at: node.location))
                 return .default
@@ -389,8 +389,8 @@ struct ExperimentDecoder {
                     reader.report(.outOfRange(f.path("warmup_epochs"), requirement: "< training.epochs (\(epochs))",
                                               got: String(w), at: n.location))
                 }
-            } else if f["warmup_epochs"] == nil, c.warmupEpochs >= epochs {
-                c.warmupEpochs = 0
+            } else if f["warmup_epochs"] == nil {
+                c.warmupEpochs = min(c.warmupEpochs, epochs - 1)
             }
             reader.number(f, "warmup_start_factor", &c.warmupStartFactor, Bounds(lo: 0, loInclusive: false, hi: 1))
             reader.number(f, "min_lr", &c.minLR, .nonNegative)

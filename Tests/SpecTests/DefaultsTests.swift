@@ -100,7 +100,9 @@ final class DefaultsTests: XCTestCase {
         XCTAssertEqual(try load("name: x\nschedule: {kind: phases, phases: [{epochs: 2, lr: 0.1}]}\n").schedule,
                        .phases([LRPhase(epochs: 2, lr: 0.1)]))
         XCTAssertEqual(try load("name: x\ntraining: {epochs: 3}\nschedule: {kind: cosine}\n").schedule,
-                       .cosine(CosineSchedule(warmupEpochs: 0)), "default warm-up shrinks to fit short runs")
+                       .cosine(CosineSchedule(warmupEpochs: 2)), "default warm-up shrinks to fit short runs")
+        XCTAssertEqual(try load("name: x\ntraining: {epochs: 1}\nschedule: cosine\n").schedule,
+                       .cosine(CosineSchedule(warmupEpochs: 0)))
         XCTAssertEqual(try load("name: x\nexecutor: {slurm: {partition: gpu, time: \"02:00:00\", retries: 2}}\n").executor,
                        .slurm(SlurmSpec(partition: "gpu", time: "02:00:00", retries: 2)))
     }
