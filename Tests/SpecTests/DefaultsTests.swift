@@ -152,3 +152,60 @@ final class DefaultsTests: XCTestCase {
         ])
     }
 }
+
+final class YAMLFeatureTests: XCTestCase {
+    func testAnchorsAliasesAndMergeKeys() throws {
+        let dir = try ScratchDirectory()
+        let loaded = try ExperimentLoader.load(path: try dir.write("x.yaml", """
+            name: anchors
+            model: &model {base_channels: 32, residual_blocks: 2}
+            variants:
+              same: {model: *model}
+              merged:
+                model:
+                  <<: *model
+                  residual_blocks: 3
+            """))
+        XCTAssertEqual(loaded.variants.map(\.name), ["same", "merged"])
+        XCTAssertEqual(loaded.variants[0].experiment.model.residualBlocks, 2)
+        XCTAssertEqual(loaded.variants[1].experiment.model.residualBlocks, 3)
+        XCTAssertEqual(loaded.variants[1].experiment.model.baseChannels, 32)
+    }
+
+    func testLoadFromText() throws {
+        let dir = try ScratchDirectory()
+        try dir.write("base.yaml", "name: base\ntraining: {epochs: 3}\n")
+        let path = dir.url.appendingPathComponent("unsaved.yaml").path
+        let loaded = try ExperimentLoader.load(text: "extends: base.yaml\nname: t\n", path: path)
+        XCTAssertEqual(loaded.experiment.training.epochs, 3)
+        XCTAssertEqual(loaded.sources.map(\.path), [path, dir.url.appendingPathComponent("base.yaml").path])
+        XCTAssertThrowsError(try ExperimentLoader.load(text: "name: [", path: path)) { error in
+            XCTAssertEqual((error as? SpecError)?.diagnostics.first?.location?.file, path)
+        }
+    }
+
+    func testEmptyAndCommentOnlyFiles() throws {
+        let dir = try ScratchDirectory()
+        for text in ["", "# only a comment\n"] {
+            let d = try diagnostics(text, in: dir)
+            XCTAssertEqual(d.map(\.message), ["missing required key 'name'"])
+        }
+        let big = try diagnostics("name: x\ntraining: {epochs: 99999999999999999999}\n", in: dir)
+        XCTAssertEqual(big.map(\.message), ["training.epochs must be an integer of at most 18 digits (got 99999999999999999999)"])
+        let tabs = try diagnostics("name: x\nmodel:\n\tbase_channels: 8\n", in: dir)
+        XCTAssertEqual(tabs.count, 1)
+        XCTAssertTrue(tabs[0].message.hasPrefix("invalid YAML: "), tabs[0].message)
+        XCTAssertEqual(tabs[0].location?.line, 3)
+        let twoDocs = try diagnostics("name: x\n---\nname: y\n", in: dir)
+        XCTAssertTrue(twoDocs[0].message.hasPrefix("invalid YAML: "), twoDocs[0].message)
+    }
+
+    func testNotUTF8() throws {
+        let dir = try ScratchDirectory()
+        let path = dir.url.appendingPathComponent("latin1.yaml").path
+        try Data([0x6e, 0x61, 0x6d, 0x65, 0x3a, 0x20, 0xe9, 0xff, 0x0a]).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ExperimentLoader.load(path: path)) { error in
+            XCTAssertEqual((error as? SpecError)?.diagnostics.map(\.message), ["cannot read '\(path)': not UTF-8 text"])
+        }
+    }
+}
