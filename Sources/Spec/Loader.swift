@@ -73,8 +73,10 @@ struct FileSet {
     /// value that named it.
     mutating func loadTree(path: String, chain: [String], from: SourceNode?, text given: String? = nil) -> SourceNode? {
         let text: String
+        let bytes: Data
         if let given {
             text = given
+            bytes = Data(given.utf8)
         } else {
             let data: Data
             do {
@@ -91,9 +93,10 @@ struct FileSet {
                 return nil
             }
             text = decoded
+            bytes = data
         }
         texts[path] = text
-        sources.append(SourceFile(path: path, contents: Data(text.utf8)))
+        sources.append(SourceFile(path: path, contents: bytes))
 
         guard let tree = SourceTree.parse(text, file: path, diagnostics: &diagnostics) else { return nil }
         guard tree.entries != nil else {
