@@ -152,8 +152,6 @@ struct ExperimentDecoder {
         if let n = f["stratify_by"],
            let words = reader.wordSet(n, f.path("stratify_by"), allowed: StratifyKey.allCases.map(\.rawValue)) {
             s.stratifyBy = words.compactMap(StratifyKey.init(rawValue:))
-        } else if let n = f.node["stratify_by"], n.isNull {
-            s.stratifyBy = []
         }
         if let n = f["bins"] {
             let binned = StratifyKey.allCases.filter(\.isBinned).map(\.rawValue)
@@ -409,9 +407,9 @@ struct ExperimentDecoder {
         reader.integer(f, "epochs", &t.epochs, .atLeastOne)
         reader.integer(f, "batch_size", &t.batchSize, .atLeastOne)
         reader.integer(f, "accumulate", &t.accumulate, .atLeastOne)
-        if let n = f.node["early_stopping"] {
+        if let n = f["early_stopping"] {
             let path = f.path("early_stopping")
-            if n.isNull || n.bool == false {
+            if n.bool == false {
                 t.earlyStopping.enabled = false
             } else if n.bool == true {
                 t.earlyStopping.enabled = true
@@ -425,7 +423,7 @@ struct ExperimentDecoder {
             }
         }
         reader.choice(f, "precision", &t.precision)
-        if let n = f.node["augment"],
+        if let n = f["augment"],
            let a = reader.wordSet(n, f.path("augment"), allowed: Augmentation.allCases.map(\.rawValue)) {
             t.augment = a.compactMap(Augmentation.init(rawValue:))
         }
