@@ -7,8 +7,6 @@ struct ExperimentDecoder {
     let reader: Reader
     /// Names of the experiment's variants, to check `gate.*.against`.
     let variantNames: [String]
-    /// Checks the file system (hdf5 directories); off in pure decoding tests.
-    var checkFiles = true
 
     static let topLevelKeys = ["name", "description", "extends", "data", "model", "loss", "optimizer", "schedule",
                                "training", "evaluate", "gate", "seeds", "executor", "matrix", "ablate", "variants"]
@@ -105,13 +103,11 @@ struct ExperimentDecoder {
             }
             guard let dir = reader.text(dn, h.path("dir")) else { return nil }
             let resolved = Paths.resolve(dir, relativeTo: dn.location.file)
-            if checkFiles {
-                var isDir: ObjCBool = false
-                if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDir) || !isDir.boolValue {
-                    reader.report(.invalid(h.path("dir"),
-                                           "\(h.path("dir")): data directory '\(dir)' does not exist (looked for \(resolved))",
-                                           at: dn.location))
-                }
+            var isDir: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDir) || !isDir.boolValue {
+                reader.report(.invalid(h.path("dir"),
+                                       "\(h.path("dir")): data directory '\(dir)' does not exist (looked for \(resolved))",
+                                       at: dn.location))
             }
             return .hdf5(HDF5Source(dir: resolved))
         }
