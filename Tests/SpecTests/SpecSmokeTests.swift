@@ -1,6 +1,0 @@
-import XCTest
-import Spec
-
-final class SpecSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}
