@@ -30,7 +30,8 @@ final class ObjectStoreTests: XCTestCase {
         XCTAssertEqual(store.size(of: digest), 100_000)
         XCTAssertEqual(try store.allDigests(), [digest])
         // Objects are read-only so a step cannot alter an input in place.
-        XCTAssertFalse(FileManager.default.isWritableFile(atPath: path.path))
+        let mode = try FileManager.default.attributesOfItem(atPath: path.path)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o444)
         // Nothing left behind in the temporary directory.
         XCTAssertEqual(try store.temporaryFiles(), [])
     }
@@ -93,6 +94,24 @@ final class ObjectStoreTests: XCTestCase {
         XCTAssertThrowsError(try store.read(digest))
         // check() ignores the per-process cache.
         XCTAssertNotNil(try store.check(digest))
+    }
+
+    func testTimestampsReadBackEqualAtMillisecondResolution() {
+        let cases: [(Double, String)] = [(0, "1970-01-01T00:00:00.000Z"), (1_800_000_000.25, "2027-01-15T08:00:00.250Z"),
+                                         (-1.5, "1969-12-31T23:59:58.500Z"), (951_782_400, "2000-02-29T00:00:00.000Z")]
+        for (t, text) in cases {
+            XCTAssertEqual(StoreTime.format(Date(timeIntervalSince1970: t)), text)
+            XCTAssertEqual(StoreTime.parse(text), Date(timeIntervalSince1970: t))
+        }
+        let now = Date()
+        let stored = StoreTime.normalized(now)
+        XCTAssertEqual(StoreTime.parse(StoreTime.format(now)), stored)
+        XCTAssertEqual(StoreTime.parse(StoreTime.format(stored)), stored)
+        XCTAssertEqual(StoreTime.parse("2026-11-27T23:40:00Z"), StoreTime.parse("2026-11-27T23:40:00.000Z"))
+        XCTAssertEqual(StoreTime.parse("2026-11-27T23:40:00.12345Z"), StoreTime.parse("2026-11-27T23:40:00.123Z"))
+        for bad in ["", "2026-11-27", "2026-13-01T00:00:00Z", "2026-11-27T23:40:00", "2026-11-27T23:40:00.Z", "2026-11-27 23:40:00Z"] {
+            XCTAssertNil(StoreTime.parse(bad), bad)
+        }
     }
 
     func testMissingAndInvalidDigestsAreTypedErrors() throws {
