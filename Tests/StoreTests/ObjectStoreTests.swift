@@ -114,6 +114,27 @@ final class ObjectStoreTests: XCTestCase {
         }
     }
 
+    func testPuttingTheSameContentAgainHealsACorruptObject() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let root = dir.appendingPathComponent("objects")
+        let data = bytes(30_000, seed: 5)
+        let digest = try ObjectStore(root: root).put(data: data)
+        try corrupt(try ObjectStore(root: root).location(of: digest), at: 7)
+        let fresh = try ObjectStore(root: root)
+        XCTAssertNotNil(try fresh.check(digest))
+        XCTAssertEqual(try fresh.put(data: data), digest)
+        XCTAssertNil(try fresh.check(digest))
+        XCTAssertEqual(try ObjectStore(root: root).read(digest), data)
+        // Same through put(fileAt:).
+        try corrupt(try fresh.location(of: digest), at: 8)
+        let file = dir.appendingPathComponent("again.bin")
+        try data.write(to: file)
+        let other = try ObjectStore(root: root)
+        XCTAssertEqual(try other.put(fileAt: file), digest)
+        XCTAssertEqual(try ObjectStore(root: root).read(digest), data)
+        XCTAssertEqual(try other.temporaryFiles(), [])
+    }
+
     func testMissingAndInvalidDigestsAreTypedErrors() throws {
         let dir = try makeTemporaryDirectory(self)
         let store = try ObjectStore(root: dir.appendingPathComponent("objects"))
@@ -128,6 +149,16 @@ final class ObjectStoreTests: XCTestCase {
             XCTAssertThrowsError(try store.path(of: bad)) { error in
                 XCTAssertEqual(error as? StoreError, .invalidDigest(bad))
             }
+        }
+    }
+
+    func testStoreRootBlockedByAFileIsTypedError() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let blocker = dir.appendingPathComponent("store")
+        try Data("x".utf8).write(to: blocker)
+        XCTAssertThrowsError(try RunnerStore(root: blocker)) { error in
+            guard case StoreError.io(let path, _, let reason)? = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, blocker.path); XCTAssertEqual(reason, "a file is in the way")
         }
     }
 
