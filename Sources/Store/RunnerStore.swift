@@ -35,6 +35,13 @@ public final class RunnerStore: StoreReader, @unchecked Sendable {
         return marker
     }
 
+    /// The marker for this process on this host.
+    @discardableResult
+    public func markIncomplete(key: String, started: Date) throws -> IncompleteMarker {
+        let me = HostIdentity.current
+        return try markIncomplete(key: key, host: me.name, pid: me.pid, started: started)
+    }
+
     /// Removes the incomplete marker (after `writeRecord`, or when repairing). Absent is fine.
     public func clearIncomplete(_ key: String) throws {
         let url = try layout.incomplete(key)

@@ -181,6 +181,32 @@ final class StepRecordTests: XCTestCase {
         XCTAssertThrowsError(try store.storeFiles(in: out))
     }
 
+    func testHostDescriptionFromCpuinfo() throws {
+        let cpuinfo = """
+        processor	: 0
+        model name	: Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz
+        flags		: fpu sse4_2 avx avx2 fma avx512f avx512bw popcnt
+        processor	: 1
+        model name	: Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz
+        flags		: fpu sse4_2 avx avx2 fma avx512f avx512bw popcnt
+
+        """
+        let blas = BLASDescription(name: "OpenBLAS", version: "0.3.29", coreType: "SkylakeX", threads: 2)
+        let host = HostDescription.detect(threads: 2, blas: blas, cpuinfo: cpuinfo, osRelease: "ID=debian\nPRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\n")
+        XCTAssertEqual(host.cpuModel, "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz")
+        XCTAssertEqual(host.instructionSets, ["avx", "avx2", "avx512bw", "avx512f", "fma", "sse4_2"])
+        XCTAssertEqual(host.operatingSystem, "Debian GNU/Linux 13 (trixie)")
+        XCTAssertEqual(host.threads, 2)
+        XCTAssertEqual(host.blas, blas)
+        XCTAssertGreaterThan(host.cores, 0)
+        let unknown = HostDescription.detect(threads: 1, blas: blas, cpuinfo: nil, osRelease: nil)
+        XCTAssertEqual(unknown.cpuModel, "unknown"); XCTAssertEqual(unknown.instructionSets, []); XCTAssertEqual(unknown.operatingSystem, "unknown")
+        // On this machine the real files are read.
+        #if os(Linux)
+        XCTAssertNotEqual(HostDescription.detect(threads: 1, blas: blas).cpuModel, "unknown")
+        #endif
+    }
+
     func testManifestRoundTrip() throws {
         let dir = try makeTemporaryDirectory(self)
         let store = try RunnerStore(root: dir)
