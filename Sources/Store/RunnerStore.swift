@@ -28,9 +28,12 @@ public final class RunnerStore: StoreReader, @unchecked Sendable {
     }
 
     /// Written by the step process when it starts; present afterwards only if it crashed.
+    /// When host and pid are this process's, its process token is recorded too.
     @discardableResult
     public func markIncomplete(key: String, host: String, pid: Int32, started: Date) throws -> IncompleteMarker {
-        let marker = IncompleteMarker(key: key, host: host, pid: pid, started: started)
+        let me = HostIdentity.current
+        let token = host == me.name && pid == me.pid ? HostIdentity.processToken(pid) : nil
+        let marker = IncompleteMarker(key: key, host: host, pid: pid, started: started, process: token)
         try StoreJSON.write(marker, to: layout.incomplete(key))
         return marker
     }

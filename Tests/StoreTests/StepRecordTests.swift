@@ -32,6 +32,15 @@ final class StepRecordTests: XCTestCase {
         let marker = try XCTUnwrap(try store.incompleteMarker(key))
         XCTAssertEqual(marker, IncompleteMarker(key: key, host: "node-a", pid: 4242, started: start))
         XCTAssertFalse(store.isCached(key), "a step in progress is not cached")
+        // Written for this process, the marker also records its process token.
+        let mine = try store.markIncomplete(key: key, started: start)
+        XCTAssertEqual(mine.host, HostIdentity.current.name)
+        XCTAssertEqual(mine.pid, getpid())
+        #if os(Linux)
+        XCTAssertNotNil(mine.process)
+        #endif
+        XCTAssertEqual(try store.incompleteMarker(key), mine)
+        XCTAssertFalse(mine.isStale(on: HostIdentity.current.name))
 
         let digest = try store.objects.put(data: Data("phantom".utf8))
         let record = sampleRecord(request, files: ["phantoms/p0001.h5": digest])
