@@ -41,6 +41,8 @@ public struct PhantomGenerator: Sendable {
         public var healthyMusp: Double
         public var tumourCount: Int
         public var tumourFactors: [[Double]]
+        /// Fraction of each accepted tumour ellipsoid's voxels that lay in tissue (≥ minInsideFraction).
+        public var tumourInsideFractions: [Double]
     }
 
     public func phantom(_ index: Int) -> Phantom { generate(index).phantom }
@@ -75,6 +77,7 @@ public struct PhantomGenerator: Sendable {
 
         let wanted = rng.below(maxTumours + 1)
         var factors: [[Double]] = []
+        var insideFractions: [Double] = []
         for _ in 0..<wanted {
             var accepted: [Int32]?
             for _ in 0..<tries {
@@ -93,7 +96,9 @@ public struct PhantomGenerator: Sendable {
                     let overlap = min(hi, tissueSpans[2 * row + 1]) - max(lo, tissueSpans[2 * row])
                     if overlap > 0 { inside += Int(overlap) }
                 }
-                if total > 0, Double(inside) >= minInsideFraction * Double(total) { accepted = spans; break }
+                if total > 0, Double(inside) >= minInsideFraction * Double(total) {
+                    accepted = spans; insideFractions.append(Double(inside) / Double(total)); break
+                }
             }
             guard let spans = accepted else { continue }
             let fa = rng.uniform(tumourMuaFactor.lowerBound, tumourMuaFactor.upperBound)
@@ -114,7 +119,7 @@ public struct PhantomGenerator: Sendable {
             }
         }
         let phantom = Phantom(id: index, size: [n, n, n], groundTruth: truth, tissueLabels: labels)
-        return (phantom, Description(healthyMua: mua, healthyMusp: musp, tumourCount: factors.count, tumourFactors: factors))
+        return (phantom, Description(healthyMua: mua, healthyMusp: musp, tumourCount: factors.count, tumourFactors: factors, tumourInsideFractions: insideFractions))
     }
 }
 
