@@ -10,10 +10,18 @@ public struct CleaningRules: Hashable, Codable, Sendable {
     public var tissueCoverage: ClosedRange<Double>
     /// (D, H, W) every phantom must have; nil accepts any size.
     public var expectedSize: [Int]?
+    /// Reject NaN / ±inf anywhere in the ground truth.
+    public var requireFinite: Bool
+    /// Reject air voxels with non-zero properties and tissue voxels with a zero property.
+    public var checkLabels: Bool
+    /// Reject a phantom whose volumes equal a lower id's.
+    public var dropDuplicates: Bool
 
     public init(muaRange: ClosedRange<Double> = 0...0.05, muspRange: ClosedRange<Double> = 0...4.0,
-                tissueCoverage: ClosedRange<Double> = 0.15...0.60, expectedSize: [Int]? = nil) {
+                tissueCoverage: ClosedRange<Double> = 0.15...0.60, expectedSize: [Int]? = nil,
+                requireFinite: Bool = true, checkLabels: Bool = true, dropDuplicates: Bool = true) {
         self.muaRange = muaRange; self.muspRange = muspRange; self.tissueCoverage = tissueCoverage; self.expectedSize = expectedSize
+        self.requireFinite = requireFinite; self.checkLabels = checkLabels; self.dropDuplicates = dropDuplicates
     }
 }
 
@@ -117,7 +125,7 @@ public enum Cleaning {
             }
         }
         let names = ["mua", "musp"]
-        for c in 0..<2 where nonFinite[c] > 0 { reasons.append(.nonFinite(channel: names[c], count: nonFinite[c])) }
+        for c in 0..<2 where rules.requireFinite && nonFinite[c] > 0 { reasons.append(.nonFinite(channel: names[c], count: nonFinite[c])) }
         for (c, range) in [rules.muaRange, rules.muspRange].enumerated() where tissue > 0 && lo[c] <= hi[c] {
             if lo[c] < range.lowerBound || hi[c] > range.upperBound {
                 reasons.append(.outOfRange(channel: names[c], min: lo[c], max: hi[c], allowed: range))
@@ -125,7 +133,7 @@ public enum Cleaning {
         }
         let coverage = n > 0 ? Double(tissue) / Double(n) : 0
         if !rules.tissueCoverage.contains(coverage) { reasons.append(.tissueCoverage(coverage, allowed: rules.tissueCoverage)) }
-        if airWithValues > 0 || tissueWithZero > 0 {
+        if rules.checkLabels && (airWithValues > 0 || tissueWithZero > 0) {
             reasons.append(.inconsistentLabels(airWithValues: airWithValues, tissueWithZero: tissueWithZero))
         }
         return reasons
@@ -150,7 +158,11 @@ public enum Cleaning {
             guard var outcome = slots[i] else { continue }
             if let hash = outcome.hash {
                 result.hashes[source.id] = hash
-                if let first = firstWithHash[hash] { outcome.reasons.append(.duplicate(of: first)) } else { firstWithHash[hash] = source.id }
+                if let first = firstWithHash[hash] {
+                    if rules.dropDuplicates { outcome.reasons.append(.duplicate(of: first)) }
+                } else {
+                    firstWithHash[hash] = source.id
+                }
             }
             if let stats = outcome.stats { result.stats[source.id] = stats }
             if outcome.reasons.isEmpty { result.accepted.append(source.id) } else { result.rejected.append((source.id, outcome.reasons)) }

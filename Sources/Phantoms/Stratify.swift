@@ -6,8 +6,9 @@ public enum StratifyKey: String, Codable, CaseIterable, Sendable {
     case tumourVolume = "tumour_volume"
     case healthyMua = "healthy_mua"
     case healthyMusp = "healthy_musp"
+    case tissueCoverage = "tissue_coverage"
 
-    /// Default bin edges. Tumour volume is the tumour fraction of the volume (so the same edges
+    /// Suggested fixed bin edges (for `Binning.edges`). Tumour volume is the tumour fraction of the volume (so the same edges
     /// serve 32³ and 64³); tumour count has no edges (each count is its own stratum).
     public var defaultEdges: [Double] {
         switch self {
@@ -15,8 +16,12 @@ public enum StratifyKey: String, Codable, CaseIterable, Sendable {
         case .tumourVolume: return [0.005, 0.02, 0.05]
         case .healthyMua: return [0.004, 0.005, 0.006]
         case .healthyMusp: return [0.88, 0.98, 1.08]
+        case .tissueCoverage: return [0.3, 0.4]
         }
     }
+
+    /// Tumour count is discrete already; the others are binned.
+    public var isBinned: Bool { self != .tumourCount }
 
     func value(_ s: PhantomStats, voxels: Int) -> Double {
         switch self {
@@ -24,8 +29,19 @@ public enum StratifyKey: String, Codable, CaseIterable, Sendable {
         case .tumourVolume: return voxels > 0 ? Double(s.tumourVolume) / Double(voxels) : 0
         case .healthyMua: return s.healthyMua
         case .healthyMusp: return s.healthyMusp
+        case .tissueCoverage: return s.tissueCoverage
         }
     }
+}
+
+/// How a binned key's values become strata.
+public enum Binning: Hashable, Sendable {
+    /// Fixed edges: values < edges[0] fall in bin 0, values in [edges[i-1], edges[i]) in bin i,
+    /// values ≥ the last edge in the last bin.
+    case edges([Double])
+    /// `n` bins of (about) equal population: edges at the i/n quantiles of the phantoms' values
+    /// (equal edges merged, so ties never create empty bins).
+    case quantiles(Int)
 }
 
 public struct SplitConfig: Hashable, Sendable {
@@ -33,14 +49,14 @@ public struct SplitConfig: Hashable, Sendable {
     public var parts: [String]
     public var ratios: [Double]
     public var stratifyBy: [StratifyKey]
-    /// Bin edges per key; missing keys use `StratifyKey.defaultEdges`. Values < edges[0] fall in
-    /// bin 0, values in [edges[i-1], edges[i]) in bin i, values ≥ the last edge in the last bin.
-    public var edges: [StratifyKey: [Double]]
+    /// Binning per binned key; keys not listed use `defaultBinning`.
+    public var bins: [StratifyKey: Binning]
     public var seed: UInt64
+    public static let defaultBinning = Binning.quantiles(3)
 
     public init(parts: [String] = ["train", "val", "test"], ratios: [Double] = [0.8, 0.1, 0.1],
-                stratifyBy: [StratifyKey] = [.tumourCount], edges: [StratifyKey: [Double]] = [:], seed: UInt64 = 0) {
-        self.parts = parts; self.ratios = ratios; self.stratifyBy = stratifyBy; self.edges = edges; self.seed = seed
+                stratifyBy: [StratifyKey] = [.tumourCount, .tumourVolume, .healthyMua], bins: [StratifyKey: Binning] = [:], seed: UInt64 = 0) {
+        self.parts = parts; self.ratios = ratios; self.stratifyBy = stratifyBy; self.bins = bins; self.seed = seed
     }
 }
 
@@ -62,6 +78,8 @@ public struct Split: Codable, Hashable, Sendable {
     /// Ids per part (ascending), in `parts` order.
     public var ids: [[Int]]
     public var strata: [Stratum]
+    /// The bin edges used per binned key (quantile edges as computed from the data).
+    public var binEdges: [String: [Double]]
 
     public func ids(of part: String) -> [Int] { parts.firstIndex(of: part).map { ids[$0] } ?? [] }
 }
@@ -78,8 +96,24 @@ public enum Stratify {
         guard config.ratios.allSatisfy({ $0 >= 0 && $0.isFinite }), abs(config.ratios.reduce(0, +) - 1) < 1e-6 else {
             throw SplitError(description: "split: ratios \(config.ratios) must be ≥ 0 and sum to 1")
         }
-        for (key, e) in config.edges where zip(e, e.dropFirst()).contains(where: { $0 >= $1 }) {
-            throw SplitError(description: "split: bins of \(key.rawValue) must increase strictly (got \(e))")
+        var edges: [StratifyKey: [Double]] = [:]
+        for key in config.stratifyBy where key.isBinned {
+            switch config.bins[key] ?? SplitConfig.defaultBinning {
+            case .edges(let e):
+                guard !zip(e, e.dropFirst()).contains(where: { $0 >= $1 }), e.allSatisfy(\.isFinite) else {
+                    throw SplitError(description: "split: bin edges of \(key.rawValue) must be finite and increase strictly (got \(e))")
+                }
+                edges[key] = e
+            case .quantiles(let n):
+                guard n >= 1 else { throw SplitError(description: "split: \(key.rawValue) needs at least 1 bin (got \(n))") }
+                let values = stats.values.map { key.value($0, voxels: voxels) }.sorted()
+                var e: [Double] = []
+                for i in 1..<max(n, 1) where !values.isEmpty {
+                    let q = values[min(values.count - 1, i * values.count / n)]
+                    if q > (e.last ?? values[0]) { e.append(q) }
+                }
+                edges[key] = e
+            }
         }
 
         // Stratum of every phantom: one bin index per key.
@@ -87,8 +121,8 @@ public enum Stratify {
         for (id, s) in stats {
             let bins = config.stratifyBy.map { key in
                 let v = key.value(s, voxels: voxels)
-                let edges = config.edges[key] ?? key.defaultEdges
-                return edges.isEmpty ? Int(v) : edges.filter { v >= $0 }.count
+                guard key.isBinned, let e = edges[key] else { return Int(v) }
+                return e.filter { v >= $0 }.count
             }
             groups[bins, default: []].append(id)
         }
@@ -105,9 +139,10 @@ public enum Stratify {
                 ids[p] += members[start..<(start + size)]
                 start += size
             }
-            strata.append(Split.Stratum(label: label(bins, config: config), total: members.count, counts: sizes))
+            strata.append(Split.Stratum(label: label(bins, keys: config.stratifyBy, edges: edges), total: members.count, counts: sizes))
         }
-        return Split(parts: config.parts, ids: ids.map { $0.sorted() }, strata: strata)
+        return Split(parts: config.parts, ids: ids.map { $0.sorted() }, strata: strata,
+                     binEdges: Dictionary(uniqueKeysWithValues: edges.map { ($0.key.rawValue, $0.value) }))
     }
 
     /// Largest-remainder (Hamilton) allocation of `n` items by `ratios`; ties go to the earlier part.
@@ -119,10 +154,11 @@ public enum Stratify {
         return sizes
     }
 
-    static func label(_ bins: [Int], config: SplitConfig) -> String {
-        zip(config.stratifyBy, bins).map { key, bin in
-            let edges = config.edges[key] ?? key.defaultEdges
-            if edges.isEmpty { return "\(key.rawValue)=\(bin)" }
+    static func label(_ bins: [Int], keys: [StratifyKey], edges allEdges: [StratifyKey: [Double]]) -> String {
+        zip(keys, bins).map { key, bin in
+            let edges = allEdges[key] ?? []
+            if !key.isBinned { return "\(key.rawValue)=\(bin)" }
+            if edges.isEmpty { return "\(key.rawValue)=all" }
             if bin == 0 { return "\(key.rawValue)<\(edges[0])" }
             if bin == edges.count { return "\(key.rawValue)≥\(edges[bin - 1])" }
             return "\(key.rawValue)=[\(edges[bin - 1]), \(edges[bin]))"

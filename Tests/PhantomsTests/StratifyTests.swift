@@ -52,10 +52,24 @@ final class StratifyTests: XCTestCase {
             3: .init(tumourCount: 0, tumourVolume: 0, healthyMua: 0.0066, healthyMusp: 1, tissueCoverage: 0.3),
         ]
         let split = try Stratify.split(all, voxels: 1, config: SplitConfig(ratios: [0.5, 0.5, 0], stratifyBy: [.healthyMua],
-                                                                             edges: [.healthyMua: [0.004, 0.006]], seed: 0))
+                                                                             bins: [.healthyMua: .edges([0.004, 0.006])], seed: 0))
         XCTAssertEqual(split.strata.map(\.label), ["healthy_mua<0.004", "healthy_mua=[0.004, 0.006)", "healthy_mua≥0.006"])
         XCTAssertEqual(split.strata.map(\.total), [1, 1, 2])
         XCTAssertEqual(split.strata.last?.counts, [1, 1, 0])
+    }
+
+    func testQuantileBinsHoldSimilarCounts() throws {
+        let all = stats(600)
+        let split = try Stratify.split(all, voxels: 1, config: SplitConfig(stratifyBy: [.healthyMusp], bins: [.healthyMusp: .quantiles(4)], seed: 5))
+        XCTAssertEqual(split.strata.count, 4)
+        XCTAssertEqual(split.binEdges["healthy_musp"]?.count, 3)
+        XCTAssert(split.strata.allSatisfy { abs($0.total - 150) <= 1 }, "\(split.strata.map(\.total))")
+        // Ties (e.g. many phantoms without tumours, volume 0) merge edges instead of making empty bins.
+        var ties = all
+        for id in 0..<400 { ties[id]!.tumourVolume = 0 }
+        let tied = try Stratify.split(ties, voxels: 1, config: SplitConfig(stratifyBy: [.tumourVolume], bins: [.tumourVolume: .quantiles(3)], seed: 5))
+        XCTAssert(tied.strata.allSatisfy { $0.total > 0 })
+        XCTAssertEqual(tied.strata.map(\.total).reduce(0, +), 600)
     }
 
     func testLargestRemainder() {
@@ -69,6 +83,6 @@ final class StratifyTests: XCTestCase {
     func testBadConfigurationsAreErrors() {
         XCTAssertThrowsError(try Stratify.split([:], voxels: 1, config: SplitConfig(ratios: [0.5, 0.2, 0.2])))
         XCTAssertThrowsError(try Stratify.split([:], voxels: 1, config: SplitConfig(ratios: [0.5, 0.5])))
-        XCTAssertThrowsError(try Stratify.split([:], voxels: 1, config: SplitConfig(edges: [.healthyMua: [0.005, 0.004]])))
+        XCTAssertThrowsError(try Stratify.split([:], voxels: 1, config: SplitConfig(bins: [.healthyMua: .edges([0.005, 0.004])])))
     }
 }
