@@ -279,6 +279,27 @@ public final class HDF5Dataset {
         }
     }
 
+    /// One stored chunk exactly as on disk (still filtered), and its filter mask (bit i set = filter
+    /// i skipped). Nil when the chunk was never written.
+    public func readRawChunk(at offset: [Int]) throws -> (bytes: [UInt8], filterMask: UInt32)? {
+        var off = offset.map { hsize_t($0) }
+        var size: hsize_t = 0
+        guard H5Dget_chunk_storage_size(handle.id, &off, &size) >= 0 else { throw error("H5Dget_chunk_storage_size") }
+        guard size > 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        var mask: UInt32 = 0
+        guard H5Dread_chunk(handle.id, hid_t(H5P_DEFAULT), &off, &mask, &bytes) >= 0 else { throw error("H5Dread_chunk") }
+        return (bytes, mask)
+    }
+
+    /// True when the stored bytes are little-endian (or single bytes), i.e. raw chunks can be used as memory.
+    public func isLittleEndian() throws -> Bool {
+        let type = H5Dget_type(handle.id)
+        guard type >= 0 else { throw error("H5Dget_type") }
+        let typeHandle = HDF5Handle(type, close: H5Tclose)
+        return H5Tget_size(typeHandle.id) == 1 || H5Tget_order(typeHandle.id) == H5T_ORDER_LE
+    }
+
     /// Chunk shape, or nil for a contiguous dataset.
     public func chunkShape() throws -> [Int]? {
         let dcpl = H5Dget_create_plist(handle.id)

@@ -55,10 +55,16 @@ public func runPhantomsBenchmarks(threads: Int = 2, count: Int = 200, referenceC
     let writeTime = try seconds { try PhantomBatch.generate(generator, ids: 0..<count, to: out, threads: threads) }
     let writeRate = Double(count) / writeTime
     let fileBytes = (try FileManager.default.attributesOfItem(atPath: PhantomIO.fileURL(directory: out, id: 0).path)[.size] as? Int) ?? 0
+    // Where generate + write spends its time: deflating (parallel) vs libhdf5 + file system.
+    let phantoms = (0..<min(count, 60)).map(generator.phantom)
+    let slots = EncodedSlots(count: phantoms.count)
+    let deflateTime = try seconds { try ParallelLoop.run(count: phantoms.count, threads: threads) { slots.set($0, PhantomIO.encode(phantoms[$0])) } }
+    let storeDir = scratch.appendingPathComponent("store-only")
+    let storeTime = try seconds { try ParallelLoop.run(count: phantoms.count, threads: threads) { try PhantomIO.write(slots.get($0), to: storeDir) } }
     // runner: read one phantom (best of 30), the same file h5py reads below.
     let sample = PhantomIO.fileURL(directory: out, id: 3)
     var readBest = Double.infinity
-    for _ in 0..<30 { readBest = min(readBest, try seconds { _ = try PhantomIO.read(sample) }) }
+    for _ in 0..<30 { readBest = min(readBest, try seconds { _ = try PhantomIO.read(sample, threads: threads) }) }
 
     let npGen1 = try reference("generate", processes: 1, count: referenceCount)
     let npGen2 = try reference("generate", processes: threads, count: referenceCount)
@@ -77,7 +83,16 @@ public func runPhantomsBenchmarks(threads: Int = 2, count: Int = 200, referenceC
     print(row("generate", genRate, npGen2, "NumPy, \(threads) processes", ""))
     print(row("generate + write (gzip 4)", writeRate, npWrite1, "NumPy + h5py, 1 process", "≥ 3×"))
     print(row("generate + write (gzip 4)", writeRate, npWrite2, "NumPy + h5py, \(threads) processes", ""))
+    print("  of which: deflate \(String(format: "%.1f", Double(phantoms.count) / deflateTime))/s, libhdf5 + files \(String(format: "%.1f", Double(phantoms.count) / storeTime))/s (runner, \(threads) threads)")
     print(row("read one phantom", 1 / readBest, h5pyRead, "h5py", "≥ 1×"))
+}
+
+final class EncodedSlots: @unchecked Sendable {
+    private var items: [PhantomIO.Encoded?]
+    private let lock = NSLock()
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ e: PhantomIO.Encoded) { lock.lock(); items[i] = e; lock.unlock() }
+    func get(_ i: Int) -> PhantomIO.Encoded { lock.lock(); defer { lock.unlock() }; return items[i]! }
 }
 
 struct StepBenchError: Error, CustomStringConvertible {

@@ -10,8 +10,8 @@ final class PhantomIOTests: XCTestCase {
         phantom.measurements["measurement_links"] = RawArray(type: .int32, shape: [4], bytes: [Int32(1), 2, 3, -4].flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) })
         let url = try PhantomIO.write(phantom, to: dir)
         XCTAssertEqual(url.path, dir.appendingPathComponent("phantom_7/phantom_7_scan.h5").path)
-        let back = try PhantomIO.read(url)
-        XCTAssertEqual(back, phantom)
+        XCTAssertEqual(try PhantomIO.read(url), phantom)
+        XCTAssertEqual(try PhantomIO.read(url, threads: 3), phantom)
         // Nothing but the file itself is left in the phantom's folder (the temporary name was renamed).
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path), ["phantom_7_scan.h5"])
     }

@@ -145,3 +145,15 @@ final class DataStepsTests: XCTestCase {
         }
     }
 }
+
+extension DataStepsTests {
+    func testGenerateStopsWhenCancelled() throws {
+        let out = base.appendingPathComponent("cancelled")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let context = StepContext(inputs: [:], objectPath: { _ in throw StepError("none") }, outputDirectory: out,
+                                  scratchDirectory: base, threads: 1, progress: { _ in }, isCancelled: { true })
+        let request = StepRequest(key: "k", kind: .generate, name: "generate", params: try params(SyntheticSource(count: 50, size: 32, seed: 1)),
+                                  inputs: [:], cores: 1)
+        XCTAssertThrowsError(try GenerateStep().run(request, context: context)) { XCTAssertTrue("\($0)".contains("cancelled")) }
+    }
+}
