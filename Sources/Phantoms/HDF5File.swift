@@ -203,7 +203,7 @@ public final class HDF5Dataset {
         guard rank >= 0 else { throw error("H5Sget_simple_extent_ndims") }
         var dims = [hsize_t](repeating: 0, count: Int(rank))
         guard H5Sget_simple_extent_dims(spaceHandle.id, &dims, nil) >= 0 else { throw error("H5Sget_simple_extent_dims") }
-        return dims.map { Int($0) }
+        return dims.map { Int(exactly: $0) ?? -1 }
     }
 
     /// The element type stored in the file, or nil for a type phantom files never hold (strings, compounds…).

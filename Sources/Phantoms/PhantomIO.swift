@@ -54,6 +54,21 @@ public enum PhantomIO {
     public static let measurementNames = ["log_amplitude", "phase", "source_positions", "detector_positions", "measurement_links"]
     public static let gzipLevel = 4
 
+    /// Largest dataset read (2³⁰ elements, 4 GiB of float32): a corrupt header announcing a huge
+    /// shape is a wrong-shape error, not an allocation that takes the process down.
+    public static let maxElements = 1 << 30
+
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (product, overflow) = n.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= maxElements else { return nil }
+            n = product
+        }
+        return n
+    }
+
     public static func relativePath(id: Int) -> String { "phantom_\(id)/phantom_\(id)_scan.h5" }
 
     public static func fileURL(directory: URL, id: Int) -> URL { directory.appendingPathComponent(relativePath(id: id)) }
@@ -176,6 +191,9 @@ public enum PhantomIO {
                 throw PhantomFileError.wrongShape(path: path, dataset: groundTruthName, expected: "(2, D, H, W)", found: gtShape)
             }
             let size = Array(gtShape[1...])
+            guard elementCount(gtShape) != nil else {
+                throw PhantomFileError.wrongShape(path: path, dataset: groundTruthName, expected: "at most \(maxElements) elements", found: gtShape)
+            }
             let labels = try file.openDataset(tissueLabelsName)
             let labelType = try labels.typeDescription()
             guard labelType == HDF5ElementType.uint8.rawValue else {
@@ -200,6 +218,10 @@ public enum PhantomIO {
             var measurements: [String: RawArray] = [:]
             for name in names where name != groundTruthName && name != tissueLabelsName {
                 guard let ds = try? file.openDataset(name), let type = try ds.elementType() else { continue }
+                let shape = try ds.shape()
+                guard elementCount(shape) != nil else {
+                    throw PhantomFileError.wrongShape(path: path, dataset: name, expected: "at most \(maxElements) elements", found: shape)
+                }
                 measurements[name] = RawArray(type: type, shape: try ds.shape(), bytes: try ds.readBytes(as: type))
             }
             let phantomID = id ?? phantomID(fromPath: path) ?? 0

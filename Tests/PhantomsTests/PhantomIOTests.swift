@@ -68,6 +68,20 @@ final class PhantomIOTests: XCTestCase {
         }
     }
 
+    func testAHugeDeclaredShapeIsAnErrorNotAnAllocation() throws {
+        let dir = try temporaryDirectory(self)
+        let url = dir.appendingPathComponent("huge.h5")
+        let file = try HDF5File.create(at: url)
+        _ = try file.createDataset("ground_truth", type: .float32, shape: [2, 1 << 20, 1 << 20, 1 << 20], chunk: [1, 16, 16, 16], gzipLevel: 4)
+        _ = try file.createDataset("tissue_labels", type: .uint8, shape: [1 << 20, 1 << 20, 1 << 20], chunk: [16, 16, 16], gzipLevel: 4)
+        try file.flush()
+        XCTAssertThrowsError(try PhantomIO.read(url)) { error in
+            guard case PhantomFileError.wrongShape(_, let dataset, _, let found) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(dataset, "ground_truth")
+            XCTAssertEqual(found, [2, 1 << 20, 1 << 20, 1 << 20])
+        }
+    }
+
     func testPhantomIDFromPath() {
         XCTAssertEqual(PhantomIO.phantomID(fromPath: "a/phantom_12/phantom_12_scan.h5"), 12)
         XCTAssertNil(PhantomIO.phantomID(fromPath: "a/phantom_x_scan.h5"))
