@@ -41,9 +41,10 @@ func runPlannerBenchmarks() throws {
         try store.recordName(experiment: step.experiment, name: step.name, key: step.key, at: now)
     }
 
-    var load = [Double](), gather = [Double](), plan = [Double](), total = [Double]()
+    var load = [Double](), gather = [Double](), plan = [Double](), total = [Double](), cpu = [Double]()
     var steps = 0, cached = 0
     for _ in 0..<5 {
+        let c0 = processCPUSeconds()
         let t0 = DispatchTime.now().uptimeNanoseconds
         let loaded = try ExperimentLoader.load(path: file.path)
         let t1 = DispatchTime.now().uptimeNanoseconds
@@ -52,13 +53,34 @@ func runPlannerBenchmarks() throws {
         let result = try Planner.plan(inputs, store: store.snapshot, cores: cores, host: host)
         let t3 = DispatchTime.now().uptimeNanoseconds
         load.append(Double(t1 - t0) / 1e9); gather.append(Double(t2 - t1) / 1e9)
-        plan.append(Double(t3 - t2) / 1e9); total.append(Double(t3 - t0) / 1e9)
+        plan.append(Double(t3 - t2) / 1e9); total.append(Double(t3 - t0) / 1e9); cpu.append(processCPUSeconds() - c0)
         steps = result.steps.count; cached = result.summary.cached
     }
     let median = { (xs: [Double]) in xs.sorted()[xs.count / 2] }
+    // Where planning spends its time: building the graph (params, keys) vs reading the store.
+    let inputs = try PlanInputs.gather([ExperimentLoader.load(path: file.path)])
+    var graphTimes = [Double](), planTimes = [Double]()
+    for _ in 0..<5 {
+        let c0 = processCPUSeconds()
+        _ = try ExperimentGraph.build(inputs.experiments[0], directories: [:], cores: cores)
+        let c1 = processCPUSeconds()
+        _ = try Planner.plan(inputs, store: store.snapshot, cores: cores, host: host)
+        let c2 = processCPUSeconds()
+        graphTimes.append(c1 - c0); planTimes.append(c2 - c1)
+    }
+    print(String(format: "  (CPU time of planning: graph and keys %.3f s, statuses against the store %.3f s)",
+                 median(graphTimes), median(planTimes) - median(graphTimes)))
     print("planner: 1,000-variant matrix × 3 seeds → \(steps) steps (\(cached) cached), median of 5 runs")
     print(String(format: "  load YAML + expand (Spec)     %7.3f s", median(load)))
     print(String(format: "  encode variants (PlanInputs)  %7.3f s", median(gather)))
     print(String(format: "  plan against the store        %7.3f s", median(plan)))
     print(String(format: "  total                         %7.3f s   target 1 s   ratio target/measured %.2f×", median(total), 1 / median(total)))
+    print(String(format: "  total CPU time of the process %7.3f s   (wall and CPU differ when other processes share the cores)", median(cpu)))
+}
+
+/// CPU seconds (user + system) this process has used.
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
