@@ -75,10 +75,9 @@ struct ApplyCommand: ParsableCommand {
         }
         defer { try? lock.release() }
 
-        let planningView = StorePlanningView(store: store)
         let plan: Plan
         do {
-            let current = try Planner.plan(inputs, store: planningView, cores: CoreBudget(total: budget))
+            let current = try Planner.plan(inputs, store: store, cores: CoreBudget(total: budget), host: HostIdentity.current.name)
             if let saved {
                 let reasons = saved.staleness(comparedWith: current)
                 if !reasons.isEmpty {
@@ -130,7 +129,7 @@ struct ApplyCommand: ParsableCommand {
             if case let .finished(request, duration) = event, let step = byKey[request.key] {
                 try? recordNames(of: [step], in: store)
                 if step.work.units > 0, duration > 0 {
-                    _ = try? store.recordThroughput(kind: ThroughputKey.kind(step), host: host, unit: ThroughputKey.unit(step),
+                    _ = try? store.recordThroughput(kind: step.kind.rawValue, host: host, unit: step.work.unit,
                                                     seconds: duration * Double(scheduler.cores(for: request)),
                                                     units: step.work.units, at: Date())
                 }

@@ -33,7 +33,7 @@ struct GCCommand: ParsableCommand {
         defer { try? lock.release() }
         let live: Set<String>
         do {
-            let plan = try Planner.plan(inputs, store: StorePlanningView(store: store), cores: CoreBudget(total: 1))
+            let plan = try Planner.plan(inputs, store: store, cores: CoreBudget(total: 1), host: HostIdentity.current.name)
             live = Set(plan.steps.map(\.key))
         } catch { throw CLIFailure(.invalidInput, "gc: \(error)") }
         let gc: GCPlan
