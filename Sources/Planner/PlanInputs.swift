@@ -6,13 +6,15 @@ import Store
 /// `PlanInputs.load(paths:)` gathers them from disk; `Planner.plan` is a pure function of them.
 public struct PlanInputs: Sendable, Hashable {
     public var experiments: [ExperimentInput]
+    /// The experiment files named on the command line, in order (what `load(paths:)` re-reads).
+    public var files: [String]
     /// Every file the experiments were read from (`extends` included), in reading order.
     public var sources: [SourceDigest]
     /// Data directory (as written in the spec, after the loader resolved it) → listing fingerprint.
     public var directories: [String: DirectoryFingerprint]
 
-    public init(experiments: [ExperimentInput], sources: [SourceDigest], directories: [String: DirectoryFingerprint] = [:]) {
-        self.experiments = experiments; self.sources = sources; self.directories = directories
+    public init(experiments: [ExperimentInput], files: [String], sources: [SourceDigest], directories: [String: DirectoryFingerprint] = [:]) {
+        self.experiments = experiments; self.files = files; self.sources = sources; self.directories = directories
     }
 }
 

@@ -43,7 +43,7 @@ public enum Planner {
             "succeeded": .array(succeededKeys.sorted().map(JSONValue.string)),
             "names": .object(lastKeys),
         ])
-        return Plan(experiments: inputs.experiments.map(\.name), sources: inputs.sources, dataDirectories: inputs.directories,
+        return Plan(experiments: inputs.experiments.map(\.name), experimentFiles: inputs.files, sources: inputs.sources, dataDirectories: inputs.directories,
                     storeFingerprint: Digest.sha256(fingerprint.canonicalData), cores: cores, host: host, steps: steps)
     }
 

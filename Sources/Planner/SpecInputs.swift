@@ -19,7 +19,15 @@ extension PlanInputs {
             experiments.append(ExperimentInput(name: file.experiment.name, variants: variants))
             sources += file.sources.map { SourceDigest(path: $0.path, sha256: Digest.sha256($0.contents)) }
         }
-        self.init(experiments: experiments, sources: sources, directories: directories)
+        self.init(experiments: experiments, files: loaded.compactMap { $0.sources.first?.path }, sources: sources,
+                  directories: directories)
+    }
+
+    /// Loads experiment files with the spec loader and gathers the rest: what `runner plan FILE…`
+    /// plans, and what `runner apply plan.json` re-reads (`plan.experimentFiles`) to check
+    /// staleness. Throws the loader's `SpecError` (every diagnostic) for an invalid file.
+    public static func load(paths: [String]) throws -> PlanInputs {
+        try gather(paths.map { try ExperimentLoader.load(path: $0) })
     }
 
     /// Reads what planning needs besides the experiment values: the listing of every data
