@@ -30,6 +30,8 @@ struct ApplyCommand: ParsableCommand {
     var files: [String]
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Core budget for all steps together (default: all cores of this machine).") var cores: Int?
+    @Option(name: .customLong("train-cores"), help: ArgumentHelp("Cores of one training step (default: the budget).", valueName: "N"))
+    var trainCores: Int?
     @Flag var failureMode: FailureMode = .keepGoing
     @Flag(help: "Fail at once when another apply holds the store lock, instead of waiting.") var noWait = false
     @Flag(help: "One JSON object per line instead of the human display.") var json = false
@@ -37,6 +39,7 @@ struct ApplyCommand: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("give experiment files or a saved plan (plan.json)") }
         if let cores, cores < 1 { throw ValidationError("--cores must be at least 1 (got \(cores))") }
+        if let trainCores, trainCores < 1 { throw ValidationError("--train-cores must be at least 1 (got \(trainCores))") }
     }
 
     func run() throws {
@@ -53,8 +56,15 @@ struct ApplyCommand: ParsableCommand {
         let store = try storeOptions.open()
         let cancellation = CancellationFlag()
         var interrupts = 0
+        let locked = AtomicFlag()
         let trap = SignalTrap { sig in
             interrupts += 1
+            if !locked.isSet {
+                // Still waiting for the lock: nothing of ours runs yet.
+                Console.error("\(SignalTrap.name(sig)): stopped waiting for the store lock; nothing was run")
+                Foundation.exit(RunnerExit.interrupted.rawValue)
+            }
+            // Asked twice: leave now. Our steps end themselves when we are gone; the lock is taken over next time.
             if interrupts > 1 { Foundation.exit(RunnerExit.interrupted.rawValue) }
             view.interrupted(signal: SignalTrap.name(sig))
             cancellation.cancel()
@@ -67,17 +77,17 @@ struct ApplyCommand: ParsableCommand {
                 case .waiting(let holder): view.waiting(for: holder)
                 case .tookOverStale(let holder): view.tookOverStaleLock(holder)
                 }
-                if cancellation.isCancelled { Foundation.exit(RunnerExit.interrupted.rawValue) }
             }
         } catch let error as StoreError {
             if case .lockHeld = error { throw CLIFailure(.invalidInput, "apply: \(error)") }
             throw CLIFailure(.invalidInput, "apply: cannot lock the store: \(error)")
         }
         defer { try? lock.release() }
+        locked.set()
 
         let plan: Plan
         do {
-            let current = try Planner.plan(inputs, store: store, cores: CoreBudget(total: budget), host: HostIdentity.current.name)
+            let current = try Planner.plan(inputs, store: store, cores: CoreBudget(total: budget, train: trainCores), host: HostIdentity.current.name)
             if let saved {
                 let reasons = saved.staleness(comparedWith: current)
                 if !reasons.isEmpty {
