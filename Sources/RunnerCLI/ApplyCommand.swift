@@ -114,12 +114,14 @@ struct ApplyCommand: ParsableCommand {
             guard let kind = StepKind(rawValue: step.kind.rawValue) else {
                 throw CLIFailure(.invalidInput, "apply: step \(step.name) has kind '\(step.kind.rawValue)', unknown to this runner")
             }
-            let request = StepRequest(key: step.key, kind: kind, name: step.name, params: step.params,
+            // Names are unique within an experiment; with several experiments, say whose step it is.
+            let name = plan.experiments.count > 1 ? "\(step.experiment)/\(step.name)" : step.name
+            let request = StepRequest(key: step.key, kind: kind, name: name, params: step.params,
                                       inputs: step.inputs, cores: step.cores)
             if let why = registry.unavailableReason(kind) {
                 unavailable[step.key] = why
             } else {
-                try store.writeRequest(StepRequestRecord(key: step.key, kind: kind.rawValue, name: step.name,
+                try store.writeRequest(StepRequestRecord(key: step.key, kind: kind.rawValue, name: name,
                                                          params: step.params, inputs: step.inputs, cores: step.cores))
             }
             requests.append(request)
@@ -134,9 +136,14 @@ struct ApplyCommand: ParsableCommand {
                                   policy: failureMode == .failFast ? .failFast : .keepGoing)
         let executor = LocalExecutor(runner: RunnerExecutable.url, storeRoot: store.root, coreBudget: budget)
         let host = HostIdentity.current.name
+        var failedLogs: [(String, String)] = []
         let summary = scheduler.run(executor: executor, cancellation: cancellation) { event in
             view.event(event)
+            if case let .failed(request, _, log) = event {
+                failedLogs.append((request.key, log ?? store.root.appendingPathComponent("steps/\(request.key)/log.txt").path))
+            }
             if case let .finished(request, duration) = event, let step = byKey[request.key] {
+                if let record = try? store.record(request.key) { view.details(request, summary: record.output.summary) }
                 try? recordNames(of: [step], in: store)
                 if step.work.units > 0, duration > 0 {
                     _ = try? store.recordThroughput(kind: step.kind.rawValue, host: host, unit: step.work.unit,
@@ -148,13 +155,15 @@ struct ApplyCommand: ParsableCommand {
         for (key, reason) in summary.skipped {
             if case .unavailable(let why) = reason, let step = byKey[key] { unavailableSteps.append((step, why)) }
         }
-        unavailableSteps.sort { $0.0.name < $1.0.name }
+        let order = Dictionary(plan.steps.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { a, _ in a })
+        unavailableSteps.sort { order[$0.0.key, default: 0] < order[$1.0.key, default: 0] }
 
         // Success: every step that could run here ran; steps of kinds not implemented yet are listed, not failures.
         let notRun = summary.skipped.values.contains { if case .unavailable = $0 { return false } else { return true } }
         let exit: RunnerExit = summary.cancelled ? .interrupted
             : (!summary.failed.isEmpty || !summary.stopped.isEmpty || notRun) ? .stepFailed : .success
         view.finished(ApplyReport(summary: summary, steps: byKey, cached: cachedCount, unavailable: unavailableSteps,
+                                  names: Dictionary(requests.map { ($0.key, $0.name) }, uniquingKeysWith: { a, _ in a }), failedLogs: failedLogs,
                                   elapsed: wallClock.now() - began, exit: exit))
         if exit != .success { throw ExitCode(exit.rawValue) }
     }

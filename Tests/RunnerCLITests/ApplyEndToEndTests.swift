@@ -53,24 +53,27 @@ final class ApplyEndToEndTests: XCTestCase {
     }
 
     func testAFailingStepExits4AndIndependentStepsStillRun() throws {
-        // An hdf5 source whose directory holds no phantom in the documented layout: ingest fails.
-        let data = ws.dir.appendingPathComponent("not-phantoms")
-        try FileManager.default.createDirectory(at: data.appendingPathComponent("phantom_1"), withIntermediateDirectories: true)
-        try Data("this is not HDF5".utf8).write(to: data.appendingPathComponent("phantom_1/phantom_1_scan.h5"))
+        // An hdf5 source whose directory holds no phantom files: ingest fails (garbage files would
+        // be ingested and then rejected by clean, which is not a failure).
+        try FileManager.default.createDirectory(at: ws.dir.appendingPathComponent("no-phantoms"), withIntermediateDirectories: true)
         try ws.write("broken.yaml", """
         name: broken
         data:
-          source: {hdf5: {dir: not-phantoms}}
+          source: {hdf5: {dir: no-phantoms}}
         """)
         try ws.write("fine.yaml", Workspace.dataExperiment(name: "fine"))
         let r = try ws.run(["apply", "broken.yaml", "fine.yaml", "--json"])
         XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
         let events = ApplyEvents(r.stdout)
-        XCTAssertFalse(events.kinds(of: "failed").isEmpty, r.stdout)
-        XCTAssertEqual(events.kinds(of: "finished").filter { $0 == "split" }.count, 1, "the independent experiment finishes")
-        let failed = events.lines.first { $0["event"] as? String == "failed" }
-        XCTAssertNotNil(failed?["log"] as? String)
-        XCTAssertFalse((failed?["message"] as? String ?? "").isEmpty)
+        XCTAssertEqual(events.kinds(of: "failed"), ["ingest"], r.stdout)
+        XCTAssertEqual(events.kinds(of: "finished"), ["generate", "clean", "split"], "the independent experiment finishes")
+        let failed = try XCTUnwrap(events.lines.first { $0["event"] as? String == "failed" })
+        let message = failed["message"] as? String ?? ""
+        XCTAssertTrue(message.contains("no-phantoms") && message.contains("phantom"), message)
+        let log = try XCTUnwrap(failed["log"] as? String)
+        XCTAssertTrue(try String(contentsOfFile: log, encoding: .utf8).contains("holds no"), log)
+        let skipped = events.lines.filter { $0["event"] as? String == "skipped" && $0["kind"] as? String == "clean" }
+        XCTAssertEqual(skipped.first?["reason"] as? String, "not run: input ingest failed")
     }
 
     func testACorruptedObjectIsFoundByVerifyAndRepaired() throws {

@@ -10,7 +10,7 @@ final class ApplyInterruptionTests: XCTestCase {
     override func tearDown() { ws.remove() }
 
     /// Enough phantoms that generate is still running when the test acts on it.
-    private let bigCount = 600
+    private let bigCount = 120
 
     func testASecondApplyWaitsOrWithNoWaitNamesTheHolder() throws {
         try ws.write("exp.yaml", Workspace.dataExperiment(count: 48))
@@ -32,15 +32,27 @@ final class ApplyInterruptionTests: XCTestCase {
         XCTAssertTrue(second.stdout.contains("0 steps to run"), second.stdout)
     }
 
-    func testSIGKILLOfApplyDuringGenerateThenApplyAgainFinishes() throws {
+    /// Starts an apply and waits until its generate step process runs, then freezes that step
+    /// (SIGSTOP) so it is certainly mid-generate whatever the machine's speed.
+    private func applyFrozenInGenerate(_ extra: [String] = []) throws -> (apply: RunnerProcess, step: Int32) {
         try ws.write("exp.yaml", Workspace.dataExperiment(count: bigCount))
-        let apply = try ws.start(["apply", "exp.yaml", "--json"])
-        XCTAssertTrue(apply.waitUntil { apply.stdoutSoFar.contains("\"event\":\"progress\"") }, apply.stdoutSoFar + apply.stderrSoFar)
+        let apply = try ws.start(["apply", "exp.yaml"] + extra)
+        var step: Int32 = 0
+        XCTAssertTrue(apply.waitUntil { if let pid = ws.runningStepPIDs().first { step = pid; return true }; return false },
+                      apply.stdoutSoFar + apply.stderrSoFar)
+        kill(step, SIGSTOP)
+        return (apply, step)
+    }
+
+    func testSIGKILLOfApplyDuringGenerateThenApplyAgainFinishes() throws {
+        let (apply, step) = try applyFrozenInGenerate(["--json"])
         apply.signal(SIGKILL)
         _ = apply.wait()
+        kill(step, SIGCONT)   // the orphaned step notices its apply is gone and ends like a crash
 
         // No half artifact: generate has no record; its marker says it did not finish.
         XCTAssertNil(try ws.records()["generate"])
+        XCTAssertFalse(ws.incompleteMarkers().isEmpty, "the crashed step left its marker")
         let again = try ws.run(["apply", "exp.yaml", "--json"])
         XCTAssertEqual(again.status, 0, again.stdout + again.stderr)
         XCTAssertEqual(ApplyEvents(again.stdout).kinds(of: "finished"), ["generate", "clean", "split"])
@@ -49,14 +61,15 @@ final class ApplyInterruptionTests: XCTestCase {
     }
 
     func testSIGINTStopsCleanlyAndTheNextApplyContinues() throws {
-        try ws.write("exp.yaml", Workspace.dataExperiment(count: bigCount))
-        let apply = try ws.start(["apply", "exp.yaml"])
-        XCTAssertTrue(apply.waitUntil { apply.stdoutSoFar.contains("start   generate") }, apply.stdoutSoFar + apply.stderrSoFar)
+        let (apply, step) = try applyFrozenInGenerate()
         apply.signal(SIGINT)
+        XCTAssertTrue(apply.waitUntil { apply.stdoutSoFar.contains("SIGINT: stopping running steps") }, apply.stdoutSoFar)
+        kill(step, SIGCONT)   // receives the SIGTERM apply sent and stops between phantoms
         let stopped = apply.wait()
         XCTAssertEqual(stopped.status, 130, stopped.stdout + stopped.stderr)
-        XCTAssertTrue(stopped.stdout.contains("SIGINT: stopping running steps"), stopped.stdout)
+        XCTAssertTrue(stopped.stdout.contains("stopped generate"), stopped.stdout)
         XCTAssertTrue(stopped.stdout.contains("run the same apply again to continue"), stopped.stdout)
+        XCTAssertNil(try ws.records()["generate"])
         XCTAssertTrue(ws.incompleteMarkers().isEmpty, "a stopped step is not a crashed one")
         XCTAssertFalse(FileManager.default.fileExists(atPath: ws.store.appendingPathComponent("lock").path), "lock released")
 

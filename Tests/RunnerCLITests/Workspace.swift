@@ -61,6 +61,16 @@ final class Workspace {
         }
     }
 
+    /// Pids of the step processes that hold incomplete markers (the running steps).
+    func runningStepPIDs() -> [Int32] {
+        let steps = store.appendingPathComponent("steps")
+        return incompleteMarkers().compactMap { key in
+            guard let data = try? Data(contentsOf: steps.appendingPathComponent(key).appendingPathComponent("incomplete.json")),
+                  let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return nil }
+            return (json["pid"] as? NSNumber)?.int32Value
+        }
+    }
+
     /// Every file under the store (relative paths).
     func storeFiles() -> [String] {
         guard let e = FileManager.default.enumerator(atPath: store.path) else { return [] }

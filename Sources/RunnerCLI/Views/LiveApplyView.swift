@@ -34,6 +34,10 @@ final class LiveApplyView: ApplyView {
         permanent("\(signal): stopping running steps (they keep what they finished); Ctrl-C again to stop waiting for them")
     }
 
+    func details(_ step: StepRequest, summary: JSONValue) {
+        if let text = StepSummaryText.line(summary) { permanent("  \(step.name): \(text)") }
+    }
+
     func event(_ event: SchedulerEvent) {
         lock.lock()
         let now = clock.now()
