@@ -73,7 +73,7 @@ final class ApplyEndToEndTests: XCTestCase {
         let log = try XCTUnwrap(failed["log"] as? String)
         XCTAssertTrue(try String(contentsOfFile: log, encoding: .utf8).contains("holds no"), log)
         let skipped = events.lines.filter { $0["event"] as? String == "skipped" && $0["kind"] as? String == "clean" }
-        XCTAssertEqual(skipped.first?["reason"] as? String, "not run: input ingest failed")
+        XCTAssertEqual(skipped.first?["reason"] as? String, "not run: input broken/ingest failed")
     }
 
     func testACorruptedObjectIsFoundByVerifyAndRepaired() throws {
