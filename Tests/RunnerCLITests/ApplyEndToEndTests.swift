@@ -32,10 +32,32 @@ final class ApplyEndToEndTests: XCTestCase {
         try ws.write("exp.yaml", Workspace.dataExperiment(splitSeed: 28))
         XCTAssertEqual(try ws.run(["apply", "exp.yaml"]).status, 0)
         try ws.write("exp.yaml", Workspace.dataExperiment(splitSeed: 29))
+        let plan = try ws.run(["plan", "exp.yaml"])
+        XCTAssertEqual(plan.status, 0, plan.stderr)
+        let splitLine = plan.stdout.split(separator: "\n").first { $0.contains(" split ") } ?? ""
+        XCTAssertTrue(splitLine.contains("changed") && splitLine.contains("seed: 28 → 29"), plan.stdout)
         let again = try ws.run(["apply", "exp.yaml", "--json"])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertEqual(ApplyEvents(again.stdout).kinds(of: "started"), ["split"])
         XCTAssertEqual(ApplyEvents(again.stdout).kinds(of: "finished"), ["split"])
+    }
+
+    func testASavedPlanAppliesOnceAndIsRefusedWhenStale() throws {
+        try ws.write("exp.yaml", Workspace.dataExperiment())
+        XCTAssertEqual(try ws.run(["plan", "exp.yaml", "-o", "plan.json"]).status, 0)
+        let applied = try ws.run(["apply", "plan.json", "--json"])
+        XCTAssertEqual(applied.status, 0, applied.stderr)
+        XCTAssertEqual(ApplyEvents(applied.stdout).kinds(of: "finished"), ["generate", "clean", "split"])
+        let stale = try ws.run(["apply", "plan.json"])
+        XCTAssertEqual(stale.status, 1)
+        XCTAssertTrue(stale.stderr.contains("the saved plan is stale"), stale.stderr)
+        XCTAssertTrue(stale.stderr.contains("the store changed"), stale.stderr)
+
+        XCTAssertEqual(try ws.run(["plan", "exp.yaml", "-o", "plan.json"]).status, 0)
+        try ws.write("exp.yaml", Workspace.dataExperiment(splitSeed: 5))
+        let edited = try ws.run(["apply", "plan.json"])
+        XCTAssertEqual(edited.status, 1)
+        XCTAssertTrue(edited.stderr.contains("exp.yaml changed since the plan was made"), edited.stderr)
     }
 
     func testATypoIsInvalidInputWithItsLocationAndWritesNothing() throws {
