@@ -38,11 +38,45 @@ func runTensorBenchmarks(threads: Int = 2, batch: Int = 4) {
         print(pad(layer.name, 40) + String(format: "%.1f → %.1f  (efficiency %.0f%%)", one, many, 100 * many / (one * Double(threads))))
     }
 
-    print("\n-- bf16 (cblas_sbgemm, fp32 accumulation) vs fp32: forward speed and relative RMS error --")
+    checkpointMemory(threads: threads)
+
+    print("\n-- bf16 (operands rounded to bfloat16, fp32 accumulation; emulated: no sbgemm in Debian's OpenBLAS) vs fp32: forward speed and relative RMS error --")
     for layer in stage1Layers(batch: batch) where ["enc.layer1.conv2", "enc.layer3.conv2", "dec.convT4", "dec.final"].contains(where: { layer.name.hasPrefix($0) }) {
         let f32 = layer.measure(threads: threads, precision: .fp32, forwardOnly: true).0
         let b16 = layer.measure(threads: threads, precision: .bf16, forwardOnly: true).0
         print(pad(layer.name, 40) + String(format: "fp32 %.1f, bf16 %.1f GFLOP/s; rel. RMS error %.2e", f32, b16, layer.bf16Error()))
+    }
+}
+
+/// Peak activation memory held by the tape (floats saved for backward), with and without
+/// checkpointing each block of a stack of conv–BN–ReLU blocks, and the time cost of recomputing.
+private func checkpointMemory(threads: Int) {
+    let depth = 6, c = 16, size = 32, n = 2
+    let key = RandomKey(seed: 11)
+    let x = Tensor.uniform(shape: [n, c, size, size, size], low: -1, high: 1, key: key)
+    let weights = (0..<depth).map { Variable(Tensor.normal(shape: [c, c, 3, 3, 3], std: 0.05, key: key.derived(UInt64($0))), requiresGrad: true) }
+    let gammas = (0..<depth).map { _ in Variable(Tensor(shape: [c], repeating: 1), requiresGrad: true) }
+    let betas = (0..<depth).map { _ in Variable(Tensor(shape: [c]), requiresGrad: true) }
+    let states = (0..<depth).map { _ in BatchNormState(channels: c) }
+    print("\n-- gradient checkpointing: \(depth) blocks conv3d \(c)→\(c) k3 + BN + ReLU on [\(n), \(c), \(size)³] --")
+    for checkpointed in [false, true] {
+        var peak = 0
+        let t = bestTime(runs: 2) {
+            let tape = Tape()
+            let ctx = ComputeContext.training(tape, threads: threads)
+            var h = Variable(x)
+            for i in 0..<depth {
+                let block: ([Variable], ComputeContext) throws -> Variable = { v, ctx in
+                    F.relu(try F.batchNorm(try F.conv3d(v[0], weight: weights[i], bias: nil, padding: 1, ctx),
+                                           weight: gammas[i], bias: betas[i], state: states[i], ctx), ctx)
+                }
+                h = checkpointed ? try! F.checkpoint([h], ctx, block) : try! block([h], ctx)
+            }
+            let loss = F.mean(F.square(h, ctx), ctx)
+            try! tape.backward(loss)
+            peak = tape.peakSavedFloats
+        }
+        print(pad(checkpointed ? "checkpointed" : "plain", 14) + String(format: "peak saved activations %.1f MB, step %.3f s", Double(peak) * 4 / 1e6, t))
     }
 }
 
