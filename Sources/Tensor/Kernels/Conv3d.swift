@@ -59,6 +59,10 @@ public enum Conv3dKernel {
 
     static func forwardRaw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                            _ g: Conv3dGeometry, threads: Int, precision: Precision) {
+        if precision == .fp32 && DirectConv.eligible(g) {
+            DirectConv.forward(x, w, y, g, threads: threads)
+            return
+        }
         let K = g.patchSize, Cout = g.outChannels, Wo = g.outSize.w
         let P = g.outSize.volume, rowsTotal = g.outSize.d * g.outSize.h
         let inPer = g.inChannels * g.inSize.volume, outPer = Cout * P
@@ -87,6 +91,10 @@ public enum Conv3dKernel {
 
     static func backwardDataRaw(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                                 _ g: Conv3dGeometry, threads: Int, precision: Precision) {
+        if precision == .fp32 && DirectConv.eligible(g) && g.padding.d < g.kernel.d && g.padding.h < g.kernel.h && g.padding.w < g.kernel.w {
+            DirectConv.backwardData(dy, w, dx, g, threads: threads)
+            return
+        }
         let K = g.patchSize, Cout = g.outChannels, Wo = g.outSize.w
         let P = g.outSize.volume, rowsTotal = g.outSize.d * g.outSize.h
         let inPer = g.inChannels * g.inSize.volume, outPer = Cout * P
