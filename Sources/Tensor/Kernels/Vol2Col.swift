@@ -44,15 +44,17 @@ enum Vol2Col {
                             let od = q / Ho, oh = q - (q / Ho) * Ho
                             let id = od * sd - pd + i, ih = oh * sh - ph + j
                             let out = dst + rr * Wo
+                            // Plain loops, not update(from:)/memset: rows are often short (W′ = 2…64)
+                            // and a library call per row costs more than the copy.
                             if id < 0 || id >= D || ih < 0 || ih >= H || valid.isEmpty {
-                                out.update(repeating: 0, count: Wo)
+                                for ow in 0..<Wo { out[ow] = 0 }
                                 continue
                             }
-                            if valid.lowerBound > 0 { out.update(repeating: 0, count: valid.lowerBound) }
-                            if valid.upperBound < Wo { (out + valid.upperBound).update(repeating: 0, count: Wo - valid.upperBound) }
+                            for ow in 0..<valid.lowerBound { out[ow] = 0 }
+                            for ow in valid.upperBound..<Wo { out[ow] = 0 }
                             let src = x + ((c * D + id) * H + ih) * W - pw + l
                             if sw == 1 {
-                                (out + valid.lowerBound).update(from: src + valid.lowerBound, count: valid.count)
+                                for ow in valid { out[ow] = src[ow] }
                             } else {
                                 for ow in valid { out[ow] = src[ow * sw] }
                             }
