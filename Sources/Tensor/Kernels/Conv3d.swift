@@ -125,6 +125,10 @@ public enum Conv3dKernel {
 
     static func backwardWeightRaw(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                                   _ g: Conv3dGeometry, threads: Int, precision: Precision) {
+        if precision == .fp32 && DirectConv.eligible(g) {
+            DirectConv.backwardWeight(x, dy, dw, g, threads: threads)
+            return
+        }
         let K = g.patchSize, Cout = g.outChannels, Wo = g.outSize.w
         let P = g.outSize.volume, rowsTotal = g.outSize.d * g.outSize.h
         let inPer = g.inChannels * g.inSize.volume, outPer = Cout * P

@@ -99,4 +99,82 @@ enum DirectConv {
                                  outSize: g.inSize)
         forward(dy, flipped, dx, adj, threads: threads)
     }
+
+    /// dW[co, tap] = Σ over samples and output rows of dy[co, row] · x_padded[row shifted by tap].
+    /// Blocks of 8 output rows; per tap two SIMD accumulators run over the block, then one
+    /// horizontal sum. Per-thread partials are added in chunk order (deterministic per thread count).
+    static func backwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                               _ g: Conv3dGeometry, threads: Int) {
+        let (Cin, Cout) = (g.inChannels, g.outChannels)
+        let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
+        let (Do, Ho, Wo) = (g.outSize.d, g.outSize.h, g.outSize.w)
+        let k = g.kernel, p = g.padding
+        let (Dp, Hp) = (D + 2 * p.d, H + 2 * p.h)
+        let chunksPerRow = (Wo + 15) / 16
+        let Wr = chunksPerRow * 16                     // dy row, zero-padded to whole vectors
+        let Wp = Wr + k.w - 1
+        let taps = Cin * k.volume
+        let rowsTotal = Do * Ho
+        var offsets = [Int](repeating: 0, count: taps)
+        var t0 = 0
+        for ci in 0..<Cin { for i in 0..<k.d { for j in 0..<k.h { for l in 0..<k.w {
+            offsets[t0] = ((ci * Dp + i) * Hp + j) * Wp + l
+            t0 += 1
+        } } } }
+        let chunks = Parallel.plan(work: g.batch, threads: threads)
+        let wCount = Cout * taps
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: wCount * chunks)
+        defer { partials.deallocate() }
+        partials.update(repeating: 0, count: wCount * chunks)
+        offsets.withUnsafeBufferPointer { op in
+            Parallel.chunks(g.batch, threads: chunks) { chunk, range in
+                let acc = partials + chunk * wCount
+                let padded = UnsafeMutablePointer<Float>.allocate(capacity: Cin * Dp * Hp * Wp)
+                let dyPad = UnsafeMutablePointer<Float>.allocate(capacity: Cout * rowsTotal * Wr)
+                defer { padded.deallocate(); dyPad.deallocate() }
+                padded.update(repeating: 0, count: Cin * Dp * Hp * Wp)
+                dyPad.update(repeating: 0, count: Cout * rowsTotal * Wr)
+                for n in range {
+                    let xn = x + n * Cin * D * H * W
+                    for c in 0..<Cin { for d in 0..<D { for h in 0..<H {
+                        (padded + ((c * Dp + d + p.d) * Hp + h + p.h) * Wp + p.w).update(from: xn + ((c * D + d) * H + h) * W, count: W)
+                    } } }
+                    let dyn = dy + n * Cout * rowsTotal * Wo
+                    for co in 0..<Cout { for q in 0..<rowsTotal {
+                        (dyPad + (co * rowsTotal + q) * Wr).update(from: dyn + (co * rowsTotal + q) * Wo, count: Wo)
+                    } }
+                    for c0 in stride(from: 0, to: Cout, by: 2) {
+                        let has1 = c0 + 1 < Cout
+                        let dy0 = dyPad + c0 * rowsTotal * Wr
+                        let dy1 = has1 ? dyPad + (c0 + 1) * rowsTotal * Wr : dy0
+                        var rb = 0
+                        while rb < rowsTotal {
+                            let re = min(rowsTotal, rb + 8)
+                            for t in 0..<taps {
+                                var a0 = V(repeating: 0), a1 = V(repeating: 0)
+                                for q in rb..<re {
+                                    let od = q / Ho, oh = q - (q / Ho) * Ho
+                                    let xr = UnsafeRawPointer(padded + (od * Hp + oh) * Wp + op[t])
+                                    let r0 = UnsafeRawPointer(dy0 + q * Wr), r1 = UnsafeRawPointer(dy1 + q * Wr)
+                                    for ch in 0..<chunksPerRow {
+                                        let v = xr.loadUnaligned(fromByteOffset: ch * 64, as: V.self)
+                                        a0 += r0.loadUnaligned(fromByteOffset: ch * 64, as: V.self) * v
+                                        a1 += r1.loadUnaligned(fromByteOffset: ch * 64, as: V.self) * v
+                                    }
+                                }
+                                acc[c0 * taps + t] += a0.sum()
+                                if has1 { acc[(c0 + 1) * taps + t] += a1.sum() }
+                            }
+                            rb = re
+                        }
+                    }
+                }
+            }
+        }
+        dw.update(from: partials, count: wCount)
+        for c in 1..<max(1, chunks) {
+            let q = partials + c * wCount
+            for i in 0..<wCount { dw[i] += q[i] }
+        }
+    }
 }
