@@ -1,1 +1,3 @@
-print("runner benchmarks: nothing registered yet")
+// `RunnerBench [area …]` runs the benchmarks of the named areas (all when none is named).
+let areas = Set(CommandLine.arguments.dropFirst())
+if areas.isEmpty || areas.contains("tensor") { runTensorBenchmarks() }
