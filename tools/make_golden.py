@@ -236,10 +236,15 @@ def model_case(name, **kw):
             elif isinstance(mod, (nn.Conv3d, nn.ConvTranspose3d, nn.Linear)) and mod.bias is not None:
                 mod.bias.uniform_(-0.05, 0.05)
     state = {k: v.clone() for k, v in m.state_dict().items()}
+    # the reference runs in float64 (from the float32 weights and inputs), so the golden values
+    # are the exact answer for the stored float32 data and only the engine's float32 rounding is
+    # measured; tiny gradients (e.g. conv biases before BatchNorm, analytically 0) stay meaningful
+    m = m.double()
     # the input is stored as float16 (exactly: its values are rounded to float16 first) and the
     # target is 1 - input (exact in float32 arithmetic), to keep the file small
     x = torch.rand(2, 2, 32, 32, 32).half().float()
     target = 1 - x
+    x, target = x.double(), target.double()
     m.train()
     out = m(x)
     rmse = weighted_rmse_torch(out, target, [2.0, 1.0])

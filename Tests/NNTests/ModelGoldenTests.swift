@@ -49,9 +49,22 @@ final class ModelGoldenTests: XCTestCase {
         assertRelative(parts["ssim"]!, try f.scalar("ssim"), rtol: 1e-4, "ssim")
 
         try tape.backward(loss)
-        for (name, v) in model.parameters {
-            assertClose(v.grad!, try f.tensor32("grad." + name), rtol: 1e-3, "grad \(name)")
+        // Gradients: (1) normwise over the whole model, max |Δ| ≤ 1e-3 · max |ref|; (2) per tensor
+        // the same 1e-3, relative to max(its own scale, 2 % of the model's largest gradient). The
+        // floor is needed because some gradients are sums with heavy cancellation or analytically
+        // zero (a conv bias before BatchNorm): e.g. decoder.deconv4.1.weight is a sum over 8,192
+        // voxels whose terms are 437× larger than the result, so float32 rounding of ~1e-4 in its
+        // inputs moves it by ~3 % (the reference is computed in float64, see make_golden.py).
+        let references = try model.parameters.map { try f.tensor32("grad." + $0.name) }
+        let largest = references.map { $0.storage.map { abs(Double($0)) }.max() ?? 0 }.max()!
+        var worst = 0.0
+        for ((name, v), ref) in zip(model.parameters, references) {
+            let diff = zip(v.grad!.storage, ref.storage).map { abs(Double($0) - Double($1)) }.max() ?? 0
+            let scale = ref.storage.map { abs(Double($0)) }.max() ?? 0
+            worst = max(worst, diff)
+            XCTAssertLessThanOrEqual(diff, 1e-3 * max(scale, 0.02 * largest), "grad \(name): max |diff| \(diff), max |ref| \(scale)")
         }
+        XCTAssertLessThanOrEqual(worst, 1e-3 * largest, "normwise gradient error")
         let after = model.registry.stateDict()
         for name in model.registry.stateNames where name.contains("running") || name.contains("num_batches") {
             let expected = try f.tensor("after." + name)
