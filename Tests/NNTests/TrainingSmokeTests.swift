@@ -119,6 +119,42 @@ final class TrainingSmokeTests: XCTestCase {
         XCTAssertEqual(a.model.registry.stateDict(), b.model.registry.stateDict())
     }
 
+    func testThreadCountDoesNotChangeResults() throws {
+        // Tensor's kernels split work by output elements / channels and reduce in a fixed order,
+        // so 1 and 2 threads give bit-identical training.
+        func run(threads: Int) throws -> [Double] {
+            let model = try Stage1Model(Variant().config, seed: 7)
+            let trainer = try Stage1Trainer(model: model, loss: LossSpec(terms: [.rmse: 0.7, .ssim: 0.3]), optimizer: AdamW(),
+                                            scheduler: LRScheduler(.constant, baseLR: 1e-3, totalSteps: 2), threads: threads)
+            let (x, y) = batch()
+            return try (0..<2).map { s in try trainer.step([(x, y)], epoch: 0, dropoutKey: RandomKey(seed: 1, stream: UInt64(s))).loss }
+        }
+        XCTAssertEqual(try run(threads: 1), try run(threads: 2))
+    }
+
+    func testGradientAccumulationAveragesMicroBatches() throws {
+        // two identical micro-batches (no dropout: each micro-batch draws its own mask) accumulate
+        // to the gradient of one
+        let (x, y) = batch()
+        var config = Variant().config
+        config.dropoutRate = 0
+        func run(_ k: Int) throws -> SafetensorsFile {
+            let model = try Stage1Model(config, seed: 7)
+            let trainer = try Stage1Trainer(model: model, loss: LossSpec(), optimizer: SGD(SGDSettings(momentum: 0)),
+                                            scheduler: LRScheduler(.constant, baseLR: 1e-2, totalSteps: 1))
+            let r = try trainer.step(Array(repeating: (x, y), count: k), epoch: 0, dropoutKey: RandomKey(seed: 1))
+            XCTAssertGreaterThan(r.gradientNorm, 0)
+            var grads = SafetensorsFile()
+            for (name, v) in model.parameters where name.hasSuffix("feature_projection.weight") {
+                grads[name] = SafetensorsTensor(floats: v.value.storage, shape: v.shape)
+            }
+            return grads
+        }
+        let one = try run(1), two = try run(2)
+        assertClose(try two.floats("encoder.feature_projection.weight"), try one.floats("encoder.feature_projection.weight"),
+                    rtol: 1e-6, "weights after one step")
+    }
+
     func testNonFiniteTargetStopsWithoutTouchingWeights() throws {
         let model = try Stage1Model(Variant().config, seed: 7)
         let before = model.registry.stateDict()
