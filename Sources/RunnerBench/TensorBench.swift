@@ -38,6 +38,16 @@ func runTensorBenchmarks(threads: Int = 2, batch: Int = 4) {
         print(pad(layer.name, 40) + String(format: "%.1f → %.1f  (efficiency %.0f%%)", one, many, 100 * many / (one * Double(threads))))
     }
 
+    print("\n-- ConvTranspose3d forward: phase gather + GEMM (used) vs adjoint GEMM + col2vol (GFLOP/s) --")
+    for layer in stage1Layers(batch: batch) {
+        guard case .convT(let g) = layer.kind else { continue }
+        let x = Tensor.uniform(shape: g.inputShape, low: -1, high: 1, key: RandomKey(seed: 3))
+        let w = Tensor.uniform(shape: g.weightShape, low: -0.1, high: 0.1, key: RandomKey(seed: 4))
+        let tp = bestTime { _ = try! ConvTranspose3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: threads) }
+        let ta = bestTime { _ = try! ConvTranspose3dKernel.forwardByAdjoint(x, weight: w, geometry: g, threads: threads) }
+        print(pad(layer.name, 40) + String(format: "phases %.1f, adjoint %.1f  (ratio %.2f)", layer.gflop / tp, layer.gflop / ta, ta / tp))
+    }
+
     checkpointMemory(threads: threads)
 
     print("\n-- bf16 (operands rounded to bfloat16, fp32 accumulation; emulated: no sbgemm in Debian's OpenBLAS) vs fp32: forward speed and relative RMS error --")

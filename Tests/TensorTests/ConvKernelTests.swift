@@ -55,6 +55,7 @@ final class ConvKernelTests: XCTestCase {
             (1, 2, 3, Size3(4, 3, 3), 3, 2, 1, 1),
             (2, 2, 2, Size3(3, 3, 3), 3, 1, 1, 0),
             (1, 3, 2, Size3(2, 3, 4), Size3(2, 3, 4), Size3(1, 2, 3), Size3(0, 1, 2), Size3(0, 1, 2)),
+            (2, 2, 3, Size3(3, 2, 3), Size3(1, 2, 2), Size3(2, 3, 2), Size3(0, 1, 0), Size3(1, 0, 0)),   // kernel < stride on some axes
         ]
         for (i, c) in tcases.enumerated() {
             let x = Check.random([c.n, c.cin] + c.size.array, UInt64(100 + 10 * i))
@@ -63,7 +64,11 @@ final class ConvKernelTests: XCTestCase {
             let g = try ConvTranspose3dGeometry(input: x.shape, weight: w.shape, stride: c.s, padding: c.p, outputPadding: c.op)
             for threads in [1, 2] {
                 let y = try ConvTranspose3dKernel.forward(x, weight: w, bias: b, geometry: g, threads: threads)
-                Check.close(y, ConvTranspose3dReference.forward(x, weight: w, bias: b, geometry: g), "forward case \(i)")
+                let yRef = ConvTranspose3dReference.forward(x, weight: w, bias: b, geometry: g)
+                Check.close(y, yRef, "forward case \(i)")
+                var adj = try ConvTranspose3dKernel.forwardByAdjoint(x, weight: w, geometry: g, threads: threads)
+                adj = try Tensor.binary(adj, try b.reshaped([1, c.cout, 1, 1, 1]), .add)
+                Check.close(adj, yRef, "adjoint forward case \(i)")
                 let dy = Check.random(g.outputShape, UInt64(103 + 10 * i))
                 Check.close(try ConvTranspose3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads),
                             ConvTranspose3dReference.backwardData(dy, weight: w, geometry: g), "backward data case \(i)")

@@ -13,7 +13,11 @@ public enum ConvTranspose3dKernel {
         x.withUnsafeBufferPointer { xp in
             w.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    Conv3dKernel.backwardDataRaw(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, a, threads: threads, precision: precision)
+                    if usePhases(g) {
+                        ConvTransposePhases.forward(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, g, threads: threads, precision: precision)
+                    } else {
+                        Conv3dKernel.backwardDataRaw(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, a, threads: threads, precision: precision)
+                    }
                 }
             }
         }
@@ -52,6 +56,24 @@ public enum ConvTranspose3dKernel {
             }
         }
         return (dw, Conv3dKernel.channelSums(dy, channels: g.outChannels, spatial: g.outSize.volume))
+    }
+
+    /// The phase (gather) forward when the stride splits the kernel into several taps per phase
+    /// (k4 s2: 8 phases × 2³ taps); stride 1 is an ordinary correlation either way.
+    static func usePhases(_ g: ConvTranspose3dGeometry) -> Bool {
+        g.stride != Size3(1) && g.kernel.d >= g.stride.d && g.kernel.h >= g.stride.h && g.kernel.w >= g.stride.w
+    }
+
+    /// The adjoint-conv (GEMM + col2vol) forward, kept as the second fast path and for comparisons.
+    public static func forwardByAdjoint(_ x: Tensor, weight w: Tensor, geometry g: ConvTranspose3dGeometry,
+                                        threads: Int = 1, precision: Precision = .fp32) throws -> Tensor {
+        try check(x.shape, g.inputShape, "input")
+        try check(w.shape, g.weightShape, "weight")
+        var y = Tensor(shape: g.outputShape)
+        x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
+            Conv3dKernel.backwardDataRaw(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, g.adjointConv, threads: threads, precision: precision)
+        } } }
+        return y
     }
 
     static func check(_ actual: [Int], _ expected: [Int], _ what: String) throws {
