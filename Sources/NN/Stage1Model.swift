@@ -56,6 +56,15 @@ public struct Stage1Config: Codable, Equatable, Sendable {
         guard channels >= 1 else { throw bad("channels", "must be ≥ 1 (got \(channels))") }
     }
 
+    /// The experiment's `attention` value: "none" → [], "spatial" → every encoder layer.
+    public static func attentionLayers(named name: String) throws -> [Int] {
+        switch name {
+        case "none": return []
+        case "spatial": return [1, 2, 3, 4]
+        default: throw ModelError.invalidConfig(field: "attention", reason: "unknown value '\(name)' (expected none or spatial, or a list of encoder layers 1...4)")
+        }
+    }
+
     /// Decoder start edge: 2 at 64³, 1 at 32³.
     public var decoderInitSize: Int { max(1, inputSize / 32) }
 }

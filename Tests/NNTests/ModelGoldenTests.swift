@@ -96,6 +96,9 @@ final class ModelGoldenTests: XCTestCase {
             XCTAssertEqual(e as? ModelError, .invalidConfig(field: "residual_blocks", reason: "must be ≥ 1 (got 0)"))
         }
         XCTAssertThrowsError(try Stage1Model(Stage1Config(attentionLayers: [5])))
+        XCTAssertEqual(try Stage1Config.attentionLayers(named: "spatial"), [1, 2, 3, 4])
+        XCTAssertEqual(try Stage1Config.attentionLayers(named: "none"), [])
+        XCTAssertThrowsError(try Stage1Config.attentionLayers(named: "channel"))
         XCTAssertThrowsError(try Stage1Model(Stage1Config(dropoutRate: 1.5)))
     }
 
