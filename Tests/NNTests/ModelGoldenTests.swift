@@ -62,6 +62,7 @@ final class ModelGoldenTests: XCTestCase {
             let diff = zip(v.grad!.storage, ref.storage).map { abs(Double($0) - Double($1)) }.max() ?? 0
             let scale = ref.storage.map { abs(Double($0)) }.max() ?? 0
             worst = max(worst, diff)
+            if diff > 1e-3 * scale { print("gradient \(name): max |diff| \(diff) = \(diff / max(scale, 1e-30)) of its scale \(scale)") }
             XCTAssertLessThanOrEqual(diff, 1e-3 * max(scale, 0.02 * largest), "grad \(name): max |diff| \(diff), max |ref| \(scale)")
         }
         XCTAssertLessThanOrEqual(worst, 1e-3 * largest, "normwise gradient error")

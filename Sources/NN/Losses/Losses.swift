@@ -58,9 +58,16 @@ public enum Losses {
         func filt(_ v: Variable) throws -> Variable { try F.gaussianFilter3d(v, window: w, ctx) }
         let c1 = Float((0.01 * dataRange) * (0.01 * dataRange)), c2 = Float((0.03 * dataRange) * (0.03 * dataRange))
         let ux = try filt(x), uy = try filt(y)
-        let uxx = try filt(F.mul(x, x, ctx)), uyy = try filt(F.mul(y, y, ctx)), uxy = try filt(F.mul(x, y, ctx))
         let uxux = try F.mul(ux, ux, ctx), uyuy = try F.mul(uy, uy, ctx), uxuy = try F.mul(ux, uy, ctx)
-        let vx = try F.sub(uxx, uxux, ctx), vy = try F.sub(uyy, uyuy, ctx), vxy = try F.sub(uxy, uxuy, ctx)
+        // Variances and covariance from volumes centred by their own mean: since the window sums
+        // to 1, filt(x'²) − filt(x')² is the same for any constant shift x' = x − c (so the
+        // gradient with c held constant is exact), but it avoids float32 cancellation when a
+        // volume's local variance is tiny next to its mean (e.g. the smooth output of a young model).
+        let xc = try centred(x, ctx), yc = try centred(y, ctx)
+        let uxc = try filt(xc), uyc = try filt(yc)
+        let vx = try F.sub(try filt(F.mul(xc, xc, ctx)), try F.mul(uxc, uxc, ctx), ctx)
+        let vy = try F.sub(try filt(F.mul(yc, yc, ctx)), try F.mul(uyc, uyc, ctx), ctx)
+        let vxy = try F.sub(try filt(F.mul(xc, yc, ctx)), try F.mul(uxc, uyc, ctx), ctx)
         let a1 = F.addScalar(F.mulScalar(uxuy, 2, ctx), c1, ctx)
         let a2 = F.addScalar(F.mulScalar(vxy, 2, ctx), c2, ctx)
         let b1 = F.addScalar(try F.add(uxux, uyuy, ctx), c1, ctx)
@@ -68,6 +75,12 @@ public enum Losses {
         let s = try F.div(try F.mul(a1, a2, ctx), try F.mul(b1, b2, ctx), ctx)
         return F.mean(s, ctx)
     }
+}
+
+/// v − mean of each (sample, channel) volume, the mean held constant (not differentiated).
+private func centred(_ v: Variable, _ ctx: ComputeContext) throws -> Variable {
+    let mean = try v.value.mean(axes: [2, 3, 4], keepDims: true)
+    return try F.sub(v, Variable(mean), ctx)
 }
 
 /// SSIM's Gaussian window: 11 taps, σ 1.5 (scipy's truncate 3.5 → radius 5).
