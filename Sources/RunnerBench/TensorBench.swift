@@ -31,6 +31,16 @@ func runTensorBenchmarks(threads: Int = 2, batch: Int = 4) {
         print(pad(layer.name, 40) + pad(String(format: "%.2f", layer.gflop), 8) + cell(r.0) + cell(r.1) + cell(r.2))
     }
 
+    print("\n-- the same layers on 1 thread, timed by process CPU time (robust to other load on the machine) --")
+    let cpuCeiling = 2 * pow(1024.0, 3) / bestCPUTime { sgemmOnce(1024, threads: 1) } / 1e9
+    print("sgemm 1024³, 1 thread, CPU time: \(String(format: "%.1f", cpuCeiling)) GFLOP/s")
+    print(pad("layer", 40) + pad("GFLOP", 8) + pad("forward", 14) + pad("back-data", 14) + pad("back-weight", 14))
+    for layer in stage1Layers(batch: batch) {
+        let r = layer.measure(threads: 1, precision: .fp32, cpuTime: true)
+        func cell(_ v: Double) -> String { pad(String(format: "%.1f (%.0f%%)", v, 100 * v / cpuCeiling), 14) }
+        print(pad(layer.name, 40) + pad(String(format: "%.2f", layer.gflop), 8) + cell(r.0) + cell(r.1) + cell(r.2))
+    }
+
     print("\n-- 1 → \(threads) thread scaling (forward GFLOP/s) --")
     for layer in stage1Layers(batch: batch) where layer.name.contains("dec.convT5") || layer.name.contains("dec.final") || layer.name.contains("layer2.conv2") {
         let one = layer.measure(threads: 1, precision: .fp32, forwardOnly: true).0
@@ -38,14 +48,18 @@ func runTensorBenchmarks(threads: Int = 2, batch: Int = 4) {
         print(pad(layer.name, 40) + String(format: "%.1f → %.1f  (efficiency %.0f%%)", one, many, 100 * many / (one * Double(threads))))
     }
 
-    print("\n-- ConvTranspose3d forward: phase gather + GEMM (used) vs adjoint GEMM + col2vol (GFLOP/s) --")
+    print("\n-- ConvTranspose3d forward: phase gather + GEMM vs adjoint GEMM + col2vol (GFLOP/s; phases used from 16384 input voxels) --")
     for layer in stage1Layers(batch: batch) {
         guard case .convT(let g) = layer.kind else { continue }
         let x = Tensor.uniform(shape: g.inputShape, low: -1, high: 1, key: RandomKey(seed: 3))
         let w = Tensor.uniform(shape: g.weightShape, low: -0.1, high: 0.1, key: RandomKey(seed: 4))
-        let tp = bestTime { _ = try! ConvTranspose3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: threads) }
+        let tp = bestTime { _ = try! ConvTranspose3dKernel.forwardByPhases(x, weight: w, geometry: g, threads: threads) }
         let ta = bestTime { _ = try! ConvTranspose3dKernel.forwardByAdjoint(x, weight: w, geometry: g, threads: threads) }
-        print(pad(layer.name, 40) + String(format: "phases %.1f, adjoint %.1f  (ratio %.2f)", layer.gflop / tp, layer.gflop / ta, ta / tp))
+        // One thread, process CPU time: robust to other processes sharing the cores.
+        let cp = bestCPUTime { _ = try! ConvTranspose3dKernel.forwardByPhases(x, weight: w, geometry: g, threads: 1) }
+        let ca = bestCPUTime { _ = try! ConvTranspose3dKernel.forwardByAdjoint(x, weight: w, geometry: g, threads: 1) }
+        print(pad(layer.name, 40) + String(format: "phases %.1f, adjoint %.1f  (ratio %.2f); 1 thread by CPU time: %.1f vs %.1f (ratio %.2f)",
+                                           layer.gflop / tp, layer.gflop / ta, ta / tp, layer.gflop / cp, layer.gflop / ca, ca / cp))
     }
 
     checkpointMemory(threads: threads)
@@ -98,8 +112,10 @@ private func cpuModel() -> String {
     return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
 }
 
+private func bestTime(runs: Int = 3, _ body: () -> Void) -> Double { bestWallTime(runs: runs, body) }
+
 /// Best-of-runs wall time of `body` in seconds (one warm-up call).
-private func bestTime(runs: Int = 3, _ body: () -> Void) -> Double {
+private func bestWallTime(runs: Int = 3, _ body: () -> Void) -> Double {
     body()
     var best = Double.infinity
     for _ in 0..<runs {
@@ -108,6 +124,30 @@ private func bestTime(runs: Int = 3, _ body: () -> Void) -> Double {
         best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
     }
     return best
+}
+
+/// Best-of-runs CPU time of the whole process (all threads) in seconds.
+private func bestCPUTime(runs: Int = 3, _ body: () -> Void) -> Double {
+    func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+    body()
+    var best = Double.infinity
+    for _ in 0..<runs {
+        let t0 = now()
+        body()
+        best = min(best, now() - t0)
+    }
+    return best
+}
+
+private func sgemmOnce(_ n: Int, threads: Int) {
+    let a = [Float](repeating: 0.5, count: n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    openblas_set_num_threads(Int32(threads))
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), a, Int32(n), 0, &c, Int32(n))
 }
 
 private func sgemmGflops(m: Int, n: Int, k: Int, threads: Int) -> Double {
@@ -141,7 +181,8 @@ private struct LayerCase {
     }
 
     /// GFLOP/s of forward, backward-data, backward-weight.
-    func measure(threads: Int, precision: Precision, forwardOnly: Bool = false) -> (Double, Double, Double) {
+    func measure(threads: Int, precision: Precision, forwardOnly: Bool = false, cpuTime: Bool = false) -> (Double, Double, Double) {
+        let bestTime: (Int, () -> Void) -> Double = { runs, body in cpuTime ? bestCPUTime(runs: runs, body) : bestWallTime(runs: runs, body) }
         let s = shapes
         let x = Tensor.uniform(shape: s.input, low: -1, high: 1, key: RandomKey(seed: 3))
         let w = Tensor.uniform(shape: s.weight, low: -0.1, high: 0.1, key: RandomKey(seed: 4))
@@ -150,15 +191,15 @@ private struct LayerCase {
         let f: Double, bd: Double, bw: Double
         switch kind {
         case .conv(let g):
-            f = bestTime(runs: runs) { _ = try! Conv3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: threads, precision: precision) }
+            f = bestTime(runs) { _ = try! Conv3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: threads, precision: precision) }
             if forwardOnly { return (gflop / f, 0, 0) }
-            bd = bestTime(runs: runs) { _ = try! Conv3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads, precision: precision) }
-            bw = bestTime(runs: runs) { _ = try! Conv3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads, precision: precision) }
+            bd = bestTime(runs) { _ = try! Conv3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads, precision: precision) }
+            bw = bestTime(runs) { _ = try! Conv3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads, precision: precision) }
         case .convT(let g):
-            f = bestTime(runs: runs) { _ = try! ConvTranspose3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: threads, precision: precision) }
+            f = bestTime(runs) { _ = try! ConvTranspose3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: threads, precision: precision) }
             if forwardOnly { return (gflop / f, 0, 0) }
-            bd = bestTime(runs: runs) { _ = try! ConvTranspose3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads, precision: precision) }
-            bw = bestTime(runs: runs) { _ = try! ConvTranspose3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads, precision: precision) }
+            bd = bestTime(runs) { _ = try! ConvTranspose3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads, precision: precision) }
+            bw = bestTime(runs) { _ = try! ConvTranspose3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads, precision: precision) }
         }
         return (gflop / f, gflop / bd, gflop / bw)
     }

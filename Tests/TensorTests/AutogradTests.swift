@@ -54,6 +54,45 @@ final class AutogradTests: XCTestCase {
         XCTAssertLessThan(Double(peaks[1]), 0.6 * Double(peaks[0]), "peak saved floats \(peaks)")
     }
 
+    func testBackwardReleasesSavedActivations() throws {
+        let s = Stack(depth: 2, channels: 3)
+        let tape = Tape()
+        let loss = try s.forward(Variable(Check.random([2, 3, 5, 5, 5], 350)), checkpointed: false, .training(tape))
+        XCTAssertGreaterThan(tape.savedFloats, 2 * 3 * 125 * 2)   // at least each conv input is kept
+        XCTAssertEqual(tape.peakSavedFloats, tape.savedFloats)
+        try tape.backward(loss)
+        XCTAssertEqual(tape.savedFloats, 0)
+        XCTAssertEqual(tape.recordCount, 0)
+        // Checkpointing without a tape is just the block.
+        let x = Variable(Check.random([1, 3, 4, 4, 4], 351))
+        let plain = try s.block(0, x, .evaluation())
+        let viaCheckpoint = try F.checkpoint([x], .evaluation()) { v, c in try s.block(0, v[0], c) }
+        XCTAssertEqual(plain.value, viaCheckpoint.value)
+    }
+
+    /// Gradients through F with two threads and more samples than threads (own threads, per-chunk
+    /// weight-gradient partials) still match finite differences.
+    func testGradientsWithTwoThreads() throws {
+        let x = Check.random([3, 2, 5, 4, 6], 360), w = Check.random([3, 2, 3, 3, 3], 361)
+        let tape = Tape()
+        let xv = Variable(x, requiresGrad: true), wv = Variable(w, requiresGrad: true)
+        let ctx = ComputeContext.training(tape, threads: 2)
+        let y = try F.conv3d(xv, weight: wv, bias: nil, stride: Size3(1, 2, 1), padding: 1, ctx)
+        try tape.backward(F.sum(F.square(y, ctx), ctx))
+        let ref = try Check.gradientErrors([x, w]) { v, c in
+            let out = try F.conv3d(v[0], weight: v[1], bias: nil, stride: Size3(1, 2, 1), padding: 1, c)
+            return F.mulScalar(F.square(out, c), 1, c)
+        }
+        XCTAssertEqual(ref, [])
+        // the two-thread gradients equal the one-thread ones to rounding
+        let tape1 = Tape()
+        let x1 = Variable(x, requiresGrad: true), w1 = Variable(w, requiresGrad: true)
+        let c1 = ComputeContext.training(tape1, threads: 1)
+        try tape1.backward(F.sum(F.square(try F.conv3d(x1, weight: w1, bias: nil, stride: Size3(1, 2, 1), padding: 1, c1), c1), c1))
+        XCTAssertEqual(xv.grad, x1.grad)
+        Check.close(wv.grad!, w1.grad!, tol: 1e-5, "weight gradient, 2 vs 1 threads")
+    }
+
     func testGradientsAccumulateUntilZeroed() throws {
         let w = Variable(Check.random([3, 4], 320), requiresGrad: true)
         let x = Variable(Check.random([2, 4], 321))

@@ -14,6 +14,10 @@ final class ConvKernelTests: XCTestCase {
         Case(n: 2, cin: 3, cout: 5, size: Size3(5, 4, 7), k: 1, s: 2, p: 0),
         Case(n: 1, cin: 2, cout: 2, size: Size3(6, 7, 5), k: Size3(2, 3, 4), s: Size3(1, 2, 3), p: Size3(0, 1, 2)),
         Case(n: 2, cin: 1, cout: 2, size: Size3(3, 3, 3), k: 3, s: 3, p: 0),
+        // few output channels, stride 1: the direct kernel (rows longer than 16, odd tails)
+        Case(n: 3, cin: 5, cout: 2, size: Size3(4, 3, 37), k: 3, s: 1, p: 1),
+        Case(n: 1, cin: 3, cout: 1, size: Size3(5, 4, 9), k: Size3(3, 1, 5), s: 1, p: Size3(1, 0, 2)),
+        Case(n: 2, cin: 2, cout: 3, size: Size3(4, 5, 6), k: Size3(2, 3, 2), s: 1, p: 0),
     ]
 
     func testConv3dMatchesNaiveTwin() throws {
@@ -69,6 +73,11 @@ final class ConvKernelTests: XCTestCase {
                 var adj = try ConvTranspose3dKernel.forwardByAdjoint(x, weight: w, geometry: g, threads: threads)
                 adj = try Tensor.binary(adj, try b.reshaped([1, c.cout, 1, 1, 1]), .add)
                 Check.close(adj, yRef, "adjoint forward case \(i)")
+                if c.k.d >= c.s.d && c.k.h >= c.s.h && c.k.w >= c.s.w {
+                    var phased = try ConvTranspose3dKernel.forwardByPhases(x, weight: w, geometry: g, threads: threads)
+                    phased = try Tensor.binary(phased, try b.reshaped([1, c.cout, 1, 1, 1]), .add)
+                    Check.close(phased, yRef, "phase forward case \(i)")
+                }
                 let dy = Check.random(g.outputShape, UInt64(103 + 10 * i))
                 Check.close(try ConvTranspose3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads),
                             ConvTranspose3dReference.backwardData(dy, weight: w, geometry: g), "backward data case \(i)")

@@ -8,7 +8,7 @@ final class LayerGradientTests: XCTestCase {
     func testCheckerCatchesAWrongRule() throws {
         let x = Check.random([3, 4], 0)
         let errors = try Check.gradientErrors([x]) { v, ctx in
-            F.record("wrong", v[0].value.map { $0 * $0 }, inputs: [v[0]], ctx: ctx, saved: 0) { g in [g.zipMap(v[0].value) { 2.2 * $0 * $1 }] }
+            F.record("wrong", v[0].value.map { $0 * $0 }, inputs: [v[0]], ctx: ctx, saved: 0) { g in [try Tensor.binary(g, v[0].value.map { 2.2 * $0 }, .mul)] }
         }
         XCTAssertFalse(errors.isEmpty)
     }

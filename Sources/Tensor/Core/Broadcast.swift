@@ -76,7 +76,7 @@ extension Tensor {
     public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp, name: String? = nil) throws -> Tensor {
         let opName = name ?? "\(op)"
         if a.shape == b.shape {
-            var out = Tensor(uncheckedShape: a.shape, storage: [Float](repeating: 0, count: a.count))
+            var out = Tensor(uninitializedShape: a.shape)
             a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in
                 run(op, pa.baseAddress!, 1, pb.baseAddress!, 1, po.baseAddress!, a.count)
             } } }
@@ -141,19 +141,23 @@ extension Tensor {
     /// Elementwise f(x) (f is inlined into the loop).
     @inline(__always)
     public func map(_ f: (Float) -> Float) -> Tensor {
-        var out = [Float](repeating: 0, count: count)
-        withUnsafeBufferPointer { p in
-            out.withUnsafeMutableBufferPointer { o in for i in 0..<p.count { o[i] = f(p[i]) } }
+        let out = withUnsafeBufferPointer { p in
+            [Float](unsafeUninitializedCapacity: p.count) { o, n in
+                for i in 0..<p.count { o[i] = f(p[i]) }
+                n = p.count
+            }
         }
         return Tensor(uncheckedShape: shape, storage: out)
     }
 
-    /// Elementwise f(x, y) on two tensors of the same shape.
+    /// Elementwise f(x, y) on two tensors of the same shape (internal: callers guarantee the shapes).
     @inline(__always)
-    public func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
-        var out = [Float](repeating: 0, count: count)
-        withUnsafeBufferPointer { p in other.withUnsafeBufferPointer { q in
-            out.withUnsafeMutableBufferPointer { o in for i in 0..<p.count { o[i] = f(p[i], q[i]) } }
+    func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        let out = withUnsafeBufferPointer { p in other.withUnsafeBufferPointer { q in
+            [Float](unsafeUninitializedCapacity: p.count) { o, n in
+                for i in 0..<p.count { o[i] = f(p[i], q[i]) }
+                n = p.count
+            }
         } }
         return Tensor(uncheckedShape: shape, storage: out)
     }

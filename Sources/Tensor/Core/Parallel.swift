@@ -1,5 +1,5 @@
 import COpenBLAS
-import Dispatch
+import Foundation   // Dispatch comes with Foundation
 
 /// Static work partitioning over a caller-given thread count. Chunk t of `threads` always gets the
 /// same index range, so reductions that combine per-chunk partials in chunk order are bit-identical

@@ -37,6 +37,13 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         storage = [scalar]
     }
 
+    /// Storage left unwritten (no zero fill) for outputs a kernel overwrites completely.
+    init(uninitializedShape shape: [Int]) {
+        let n = shape.reduce(1, *)
+        self.shape = shape
+        self.storage = [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
+    }
+
     init(uncheckedShape shape: [Int], storage: [Float]) {
         self.shape = shape
         self.storage = storage

@@ -59,6 +59,10 @@ public enum Conv3dKernel {
 
     static func forwardRaw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                            _ g: Conv3dGeometry, threads: Int, precision: Precision) {
+        if precision == .fp32 && DirectConv.eligible(g) {
+            DirectConv.forward(x, w, y, g, threads: threads)
+            return
+        }
         let K = g.patchSize, Cout = g.outChannels, Wo = g.outSize.w
         let P = g.outSize.volume, rowsTotal = g.outSize.d * g.outSize.h
         let inPer = g.inChannels * g.inSize.volume, outPer = Cout * P
@@ -66,6 +70,12 @@ public enum Conv3dKernel {
         let tiles = (rowsTotal + rows - 1) / rows
         let work = g.batch * tiles
         let chunks = Parallel.plan(work: work, threads: threads)
+        // Stride > 1 along W: deinterleave the input once so vol2col copies contiguous runs.
+        let strided = !g.isPointwise && g.stride.w > 1
+        let dPer = g.inChannels * g.inSize.d * g.inSize.h * Vol2Col.phaseRow(g)
+        let xd = strided ? UnsafeMutablePointer<Float>.allocate(capacity: g.batch * dPer) : nil
+        defer { xd?.deallocate() }
+        if let xd { Vol2Col.deinterleave(x, rows: g.batch * g.inChannels * g.inSize.d * g.inSize.h, g, into: xd) }
         Parallel.chunks(work, threads: chunks) { _, range in
             let col = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: K * rows * Wo)
             defer { col?.deallocate() }
@@ -74,7 +84,11 @@ public enum Conv3dKernel {
                 let rc = min(rows, rowsTotal - r0), T = rc * Wo
                 let yTile = y + n * outPer + r0 * Wo
                 if let col {
-                    Vol2Col.fill(x + n * inPer, g, rowStart: r0, rowCount: rc, col: col)
+                    if let xd {
+                        Vol2Col.fillDeinterleaved(xd + n * dPer, g, rowStart: r0, rowCount: rc, col: col)
+                    } else {
+                        Vol2Col.fill(x + n * inPer, g, rowStart: r0, rowCount: rc, col: col)
+                    }
                     Gemm.gemm(transA: false, transB: false, m: Cout, n: T, k: K, a: w, lda: K, b: col, ldb: T,
                               beta: 0, c: yTile, ldc: P, precision: precision)
                 } else {
@@ -87,6 +101,10 @@ public enum Conv3dKernel {
 
     static func backwardDataRaw(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                                 _ g: Conv3dGeometry, threads: Int, precision: Precision) {
+        if precision == .fp32 && DirectConv.eligible(g) && g.padding.d < g.kernel.d && g.padding.h < g.kernel.h && g.padding.w < g.kernel.w {
+            DirectConv.backwardData(dy, w, dx, g, threads: threads)
+            return
+        }
         let K = g.patchSize, Cout = g.outChannels, Wo = g.outSize.w
         let P = g.outSize.volume, rowsTotal = g.outSize.d * g.outSize.h
         let inPer = g.inChannels * g.inSize.volume, outPer = Cout * P
@@ -117,6 +135,10 @@ public enum Conv3dKernel {
 
     static func backwardWeightRaw(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                                   _ g: Conv3dGeometry, threads: Int, precision: Precision) {
+        if precision == .fp32 && DirectConv.eligible(g) {
+            DirectConv.backwardWeight(x, dy, dw, g, threads: threads)
+            return
+        }
         let K = g.patchSize, Cout = g.outChannels, Wo = g.outSize.w
         let P = g.outSize.volume, rowsTotal = g.outSize.d * g.outSize.h
         let inPer = g.inChannels * g.inSize.volume, outPer = Cout * P
@@ -127,18 +149,26 @@ public enum Conv3dKernel {
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: wCount * chunks)
         defer { partials.deallocate() }
         partials.update(repeating: 0, count: wCount * chunks)
+        let strided = !g.isPointwise && g.stride.w > 1
+        let dPer = g.inChannels * g.inSize.d * g.inSize.h * Vol2Col.phaseRow(g)
         Parallel.chunks(g.batch, threads: chunks) { chunk, range in
             let acc = partials + chunk * wCount
             let col = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: K * rows * Wo)
-            defer { col?.deallocate() }
+            let xd = strided ? UnsafeMutablePointer<Float>.allocate(capacity: dPer) : nil
+            defer { col?.deallocate(); xd?.deallocate() }
             for n in range {
+                if let xd { Vol2Col.deinterleave(x + n * inPer, rows: g.inChannels * g.inSize.d * g.inSize.h, g, into: xd) }
                 var r0 = 0
                 while r0 < rowsTotal {
                     let rc = min(rows, rowsTotal - r0), T = rc * Wo
                     let b: UnsafePointer<Float>
                     let ldb: Int
                     if let col {
-                        Vol2Col.fill(x + n * inPer, g, rowStart: r0, rowCount: rc, col: col)
+                        if let xd {
+                            Vol2Col.fillDeinterleaved(xd, g, rowStart: r0, rowCount: rc, col: col)
+                        } else {
+                            Vol2Col.fill(x + n * inPer, g, rowStart: r0, rowCount: rc, col: col)
+                        }
                         b = UnsafePointer(col); ldb = T
                     } else {
                         b = x + n * inPer + r0 * Wo; ldb = P

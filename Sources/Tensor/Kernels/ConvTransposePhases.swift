@@ -78,7 +78,7 @@ enum ConvTransposePhases {
                             let q = r0 + rr, qd = q / ah.count, qh = q % ah.count
                             let dst = yn + ((co * g.outSize.d + ad.phase + s.d * qd) * g.outSize.h + ah.phase + s.h * qh) * g.outSize.w + aw.phase
                             let src = out + co * T + rr * Qw
-                            if s.w == 1 { dst.update(from: src, count: Qw) } else { for qw in 0..<Qw { dst[qw * s.w] = src[qw] } }
+                            for qw in 0..<Qw { dst[qw * s.w] = src[qw] }
                         }
                     }
                     r0 += rc
@@ -104,13 +104,13 @@ enum ConvTransposePhases {
                     let id = qd + ad.c - td, ih = qh + ah.c - th
                     let o = dst + rr * Qw
                     if id < 0 || id >= D || ih < 0 || ih >= H || lo >= hi {
-                        o.update(repeating: 0, count: Qw)
+                        for qw in 0..<Qw { o[qw] = 0 }
                         continue
                     }
-                    if lo > 0 { o.update(repeating: 0, count: lo) }
-                    if hi < Qw { (o + hi).update(repeating: 0, count: Qw - hi) }
+                    for qw in 0..<lo { o[qw] = 0 }
+                    for qw in hi..<Qw { o[qw] = 0 }
                     let src = x + ((ci * D + id) * H + ih) * W + aw.c - tw
-                    (o + lo).update(from: src + lo, count: hi - lo)
+                    for qw in lo..<hi { o[qw] = src[qw] }
                 }
             } } }
         }

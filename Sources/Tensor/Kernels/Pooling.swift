@@ -59,6 +59,9 @@ public enum MaxPool3dKernel {
             throw TensorError.shapeMismatch(op: "maxPool3d backward", shapes: [dy.shape, inputShape], reason: "gradient does not fit the pooled input")
         }
         let planes = inputShape[0] * inputShape[1], inV = inputShape[2...].reduce(1, *), outV = dy.shape[2...].reduce(1, *)
+        guard indices.allSatisfy({ $0 >= 0 && Int($0) < inV }) else {
+            throw TensorError.invalidArgument(op: "maxPool3d backward", reason: "argmax indices do not belong to an input of shape \(inputShape)")
+        }
         var dx = Tensor(shape: inputShape)
         dy.withUnsafeBufferPointer { gp in dx.withUnsafeMutableBufferPointer { dp in
             for plane in 0..<planes {

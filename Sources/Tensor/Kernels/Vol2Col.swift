@@ -44,15 +44,17 @@ enum Vol2Col {
                             let od = q / Ho, oh = q - (q / Ho) * Ho
                             let id = od * sd - pd + i, ih = oh * sh - ph + j
                             let out = dst + rr * Wo
+                            // Plain loops, not update(from:)/memset: rows are often short (W′ = 2…64)
+                            // and a library call per row costs more than the copy.
                             if id < 0 || id >= D || ih < 0 || ih >= H || valid.isEmpty {
-                                out.update(repeating: 0, count: Wo)
+                                for ow in 0..<Wo { out[ow] = 0 }
                                 continue
                             }
-                            if valid.lowerBound > 0 { out.update(repeating: 0, count: valid.lowerBound) }
-                            if valid.upperBound < Wo { (out + valid.upperBound).update(repeating: 0, count: Wo - valid.upperBound) }
+                            for ow in 0..<valid.lowerBound { out[ow] = 0 }
+                            for ow in valid.upperBound..<Wo { out[ow] = 0 }
                             let src = x + ((c * D + id) * H + ih) * W - pw + l
                             if sw == 1 {
-                                (out + valid.lowerBound).update(from: src + valid.lowerBound, count: valid.count)
+                                for ow in valid { out[ow] = src[ow] }
                             } else {
                                 for ow in valid { out[ow] = src[ow * sw] }
                             }
@@ -93,6 +95,67 @@ enum Vol2Col {
                             } else {
                                 for ow in valid { dst[ow * sw] += s[ow] }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: strided W
+
+    /// Row length of the deinterleaved layout: sw phases of ⌈W / sw⌉ elements.
+    static func phaseRow(_ g: Conv3dGeometry) -> Int { g.stride.w * ((g.inSize.w + g.stride.w - 1) / g.stride.w) }
+
+    /// Rewrites every W row of x (`rows` rows of W floats) as its sw phases
+    /// [x[r], x[sw + r], x[2·sw + r], …] for r = 0..<sw (zero-padded to ⌈W / sw⌉), so that a
+    /// stride-sw gather becomes a contiguous copy.
+    static func deinterleave(_ x: UnsafePointer<Float>, rows: Int, _ g: Conv3dGeometry, into out: UnsafeMutablePointer<Float>) {
+        let W = g.inSize.w, sw = g.stride.w, Wq = (W + sw - 1) / sw
+        for row in 0..<rows {
+            let src = x + row * W, dst = out + row * sw * Wq
+            for r in 0..<sw {
+                let d = dst + r * Wq
+                for j in 0..<Wq { let i = j * sw + r; d[j] = i < W ? src[i] : 0 }
+            }
+        }
+    }
+
+    /// `fill` for stride-W > 1 reading a deinterleaved sample (see `deinterleave`).
+    static func fillDeinterleaved(_ xd: UnsafePointer<Float>, _ g: Conv3dGeometry, rowStart: Int, rowCount: Int,
+                                  col: UnsafeMutablePointer<Float>) {
+        let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
+        let (Ho, Wo) = (g.outSize.h, g.outSize.w)
+        let (kd, kh, kw) = (g.kernel.d, g.kernel.h, g.kernel.w)
+        let (sd, sh, sw) = (g.stride.d, g.stride.h, g.stride.w)
+        let (pd, ph, pw) = (g.padding.d, g.padding.h, g.padding.w)
+        let Wq = (W + sw - 1) / sw, rowLen = sw * Wq
+        let T = rowCount * Wo
+        var r = 0
+        for c in 0..<g.inChannels {
+            for i in 0..<kd {
+                for j in 0..<kh {
+                    for l in 0..<kw {
+                        let dst = col + r * T
+                        r += 1
+                        let valid = validRange(l, sw, pw, inW: W, outW: Wo)
+                        // iw = ow·sw + shift = (ow + q)·sw + phase
+                        let shift = l - pw
+                        let phase = ((shift % sw) + sw) % sw
+                        let q = (shift - phase) / sw
+                        for rr in 0..<rowCount {
+                            let qq = rowStart + rr
+                            let od = qq / Ho, oh = qq - (qq / Ho) * Ho
+                            let id = od * sd - pd + i, ih = oh * sh - ph + j
+                            let out = dst + rr * Wo
+                            if id < 0 || id >= D || ih < 0 || ih >= H || valid.isEmpty {
+                                for ow in 0..<Wo { out[ow] = 0 }
+                                continue
+                            }
+                            for ow in 0..<valid.lowerBound { out[ow] = 0 }
+                            for ow in valid.upperBound..<Wo { out[ow] = 0 }
+                            let src = xd + ((c * D + id) * H + ih) * rowLen + phase * Wq + q
+                            for ow in valid { out[ow] = src[ow] }
                         }
                     }
                 }
