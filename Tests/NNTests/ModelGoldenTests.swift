@@ -103,6 +103,28 @@ final class ModelGoldenTests: XCTestCase {
         XCTAssertThrowsError(try Stage1Model(Stage1Config(dropoutRate: 1.5)))
     }
 
+    func testGradientCheckpointingGivesTheSameGradientsAndStatistics() throws {
+        func run(_ checkpointing: Bool) throws -> (SafetensorsFile, [String: Tensor], Int) {
+            let config = Stage1Config(baseChannels: 2, latentDim: 8, residualBlocks: 2, attentionLayers: [2], dropoutRate: 0,
+                                      inputSize: 32, gradientCheckpointing: checkpointing)
+            let model = try Stage1Model(config, seed: 5)
+            let x = Tensor.uniform(shape: [2, 2, 32, 32, 32], key: RandomKey(seed: 8))
+            let tape = Tape()
+            let ctx = ComputeContext.training(tape, threads: 2)
+            let (loss, _) = try LossSpec()(try model(Variable(x), ctx), Variable(x), ctx)
+            let peak = tape.peakSavedFloats
+            try tape.backward(loss)
+            var grads = [String: Tensor]()
+            for (name, v) in model.parameters { grads[name] = v.grad! }
+            return (model.registry.stateDict(), grads, peak)
+        }
+        let (plainState, plainGrads, plainPeak) = try run(false)
+        let (ckptState, ckptGrads, ckptPeak) = try run(true)
+        XCTAssertEqual(ckptState, plainState, "BN running statistics are updated once, as without checkpointing")
+        for (name, g) in plainGrads { assertClose(ckptGrads[name]!, g, rtol: 1e-6, name) }
+        XCTAssertLessThan(ckptPeak, plainPeak, "checkpointing keeps fewer activations")
+    }
+
     func testInitialisationIsDeterministicAndSeeded() throws {
         let c = Stage1Config(baseChannels: 2, latentDim: 8, inputSize: 32)
         let a = try Stage1Model(c, seed: 3).registry.stateDict()
