@@ -51,6 +51,7 @@ public enum Checkpoint {
                 // run-time choices that do not change the weights
                 a.gradientCheckpointing = false; b.gradientCheckpointing = false
                 a.dropoutRate = 0; b.dropoutRate = 0
+                a.dropoutKind = .element; b.dropoutKind = .element
                 if a != b { throw CheckpointError.configMismatch(saved: saved, model: ours) }
             }
         }
