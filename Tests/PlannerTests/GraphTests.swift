@@ -133,3 +133,52 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(plan.summary.estimatedCPUSeconds, plan.steps.map(\.estimate.cpuSeconds).reduce(0, +), accuracy: 1e-6)
     }
 }
+
+final class PlannerErrorTests: XCTestCase {
+    /// A resolved configuration as a raw JSON tree (what `VariantInput(config:)` accepts).
+    func config(_ base: Experiment = baseExperiment()) throws -> JSONValue { try JSONValue(encoding: base) }
+
+    func plan(_ variants: [VariantInput]) throws -> Plan {
+        try Planner.plan(PlanInputs(experiments: [ExperimentInput(name: "raw", variants: variants)], files: [], sources: []),
+                         store: StoreSnapshot(root: URL(fileURLWithPath: "/nonexistent")), cores: testCores, host: testHost)
+    }
+
+    func testRawConfigTreesPlanLikeLoadedExperiments() throws {
+        let raw = try plan([VariantInput(name: "baseline", config: config())])
+        let loaded = try makePlan([loaded(baseExperiment())])
+        XCTAssertEqual(raw.steps.map(\.key), loaded.steps.map(\.key))
+    }
+
+    func testMissingSectionsAreNamed() throws {
+        guard case .object(var fields) = try config() else { return XCTFail() }
+        fields["optimizer"] = nil
+        XCTAssertThrowsError(try plan([VariantInput(name: "v", config: .object(fields))])) { error in
+            XCTAssertEqual(error as? PlannerError, .missingSection(experiment: "raw", variant: "v", path: "optimizer", expected: "present"))
+            XCTAssertEqual("\(error)", "raw, variant v: `optimizer` must be present")
+        }
+    }
+
+    func testSeedsMustBeANonEmptyListOfIntegers() throws {
+        guard case .object(var fields) = try config() else { return XCTFail() }
+        for bad: JSONValue in [.array([]), .array([.number(1.5)]), .string("1337")] {
+            fields["seeds"] = bad
+            XCTAssertThrowsError(try plan([VariantInput(name: "v", config: .object(fields))]), "\(bad)") { error in
+                guard case .missingSection(_, _, "seeds", _)? = error as? PlannerError else { return XCTFail("\(error)") }
+            }
+        }
+        fields["seeds"] = .array([.number(3), .number(3), .number(4)])
+        XCTAssertEqual(try plan([VariantInput(name: "v", config: .object(fields))]).steps.filter { $0.kind == .train }.map(\.seed), [3, 4])
+    }
+
+    func testUnknownSourceAndNoVariantsAreRefused() throws {
+        guard case .object(var fields) = try config(), case .object(var data)? = fields["data"] else { return XCTFail() }
+        data["source"] = .object(["s3": .object(["bucket": .string("x")])])
+        fields["data"] = .object(data)
+        XCTAssertThrowsError(try plan([VariantInput(name: "v", config: .object(fields))])) { error in
+            guard case .missingSection(_, _, "data.source", _)? = error as? PlannerError else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try plan([])) { error in
+            XCTAssertEqual(error as? PlannerError, .noVariants(experiment: "raw"))
+        }
+    }
+}

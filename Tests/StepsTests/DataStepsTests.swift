@@ -145,3 +145,47 @@ final class DataStepsTests: XCTestCase {
         }
     }
 }
+
+extension DataStepsTests {
+    func testGenerateStopsWhenCancelled() throws {
+        let out = base.appendingPathComponent("cancelled")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let context = StepContext(inputs: [:], objectPath: { _ in throw StepError("none") }, outputDirectory: out,
+                                  scratchDirectory: base, threads: 1, progress: { _ in }, isCancelled: { true })
+        let request = StepRequest(key: "k", kind: .generate, name: "generate", params: try params(SyntheticSource(count: 50, size: 32, seed: 1)),
+                                  inputs: [:], cores: 1)
+        XCTAssertThrowsError(try GenerateStep().run(request, context: context)) { XCTAssertTrue("\($0)".contains("cancelled")) }
+    }
+}
+
+extension DataStepsTests {
+    func testIngestKeepsZeroPaddedNamesAndRefusesTwoFilesForOneID() throws {
+        let dir = base.appendingPathComponent("padded")
+        let p = PhantomGenerator(size: 32, seed: 1).phantom(0)
+        let written = try PhantomIO.write(p, to: base.appendingPathComponent("src"))
+        for name in ["phantom_007"] {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(name), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: written, to: dir.appendingPathComponent(name).appendingPathComponent("\(name)_scan.h5"))
+        }
+        let (ingested, _) = try run(IngestStep(), params: .object(["dir": .string(dir.path)]))
+        XCTAssertEqual(Array(ingested.files.keys), [PhantomIO.relativePath(id: 7)])
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("phantom_7"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: written, to: dir.appendingPathComponent("phantom_7/phantom_7_scan.h5"))
+        XCTAssertThrowsError(try run(IngestStep(), params: .object(["dir": .string(dir.path)]))) {
+            XCTAssertTrue("\($0)".contains("both phantom 7"), "\($0)")
+        }
+    }
+
+    func testCleanReportsProgressAndFingerprint() throws {
+        let (generated, _) = try run(GenerateStep(), params: try params(SyntheticSource(count: 6, size: 32, seed: 9)))
+        var done: [Int] = []
+        let lock = NSLock()
+        let (cleaned, _) = try run(CleanStep(), params: try params(CleanSpec()), inputs: ["data": generated],
+                                   progress: { p in lock.lock(); done.append(p.done); lock.unlock() })
+        XCTAssertEqual(done.max(), 6)
+        let phantoms = try (0..<6).map { try PhantomIO.read(objects.paths[generated.files[PhantomIO.relativePath(id: $0)]!]!, id: $0) }
+        let expected = datasetFingerprint(phantoms.map { ($0.id, ContentHash(phantom: $0)) })
+        XCTAssertEqual(cleaned.summary[path: "dataset_fingerprint"], .string(expected))
+        XCTAssertEqual(phantomFingerprint(phantoms[0]).count, 32)
+    }
+}

@@ -46,12 +46,16 @@ public struct IngestStep: StepImplementation {
         do { entries = try fm.contentsOfDirectory(atPath: dir.path) } catch {
             throw StepError("ingest: cannot list \(dir.path): \(error.localizedDescription)")
         }
-        var out: [(Int, URL)] = []
-        for entry in entries where entry.hasPrefix("phantom_") {
-            guard let id = Int(entry.dropFirst("phantom_".count)) else { continue }
-            let file = dir.appendingPathComponent(entry).appendingPathComponent("phantom_\(id)_scan.h5")
-            if fm.fileExists(atPath: file.path) { out.append((id, file)) }
+        var out: [Int: URL] = [:]
+        for entry in entries.sorted() where entry.hasPrefix("phantom_") {
+            guard let id = Int(entry.dropFirst("phantom_".count)), id >= 0 else { continue }
+            let file = dir.appendingPathComponent(entry).appendingPathComponent("\(entry)_scan.h5")
+            guard fm.fileExists(atPath: file.path) else { continue }
+            if let other = out[id] {
+                throw StepError("ingest: \(other.path) and \(file.path) are both phantom \(id)")
+            }
+            out[id] = file
         }
-        return out.sorted { $0.0 < $1.0 }
+        return out.keys.sorted().map { ($0, out[$0]!) }
     }
 }
