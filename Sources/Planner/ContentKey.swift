@@ -1,0 +1,42 @@
+import Crypto
+import Store
+
+/// Content keys: SHA-256 (hex) over the canonical JSON of
+/// `{"schema": keySchema, "kind": kind, "version": code version, "params": params, "inputs": {role: key}}`.
+/// Nothing else enters a key: no threads, cores, paths of the store, clocks, gates or descriptions.
+public enum ContentKey {
+    /// Version of the key encoding itself. Bump it when the encoded object changes shape;
+    /// every key changes with it.
+    public static let keySchema = 1
+
+    /// The exact object whose canonical text is hashed.
+    public static func hashedObject(kind: PlanStepKind, version: Int, params: JSONValue, inputs: [String: String]) -> JSONValue {
+        .object([
+            "schema": .number(Double(keySchema)),
+            "kind": .string(kind.rawValue),
+            "version": .number(Double(version)),
+            "params": params,
+            "inputs": .object(inputs.mapValues { .string($0) }),
+        ])
+    }
+
+    /// The content key of a step of `kind` at its current code version.
+    public static func compute(kind: PlanStepKind, params: JSONValue, inputs: [String: String]) -> String {
+        compute(kind: kind, version: kind.codeVersion, params: params, inputs: inputs)
+    }
+
+    public static func compute(kind: PlanStepKind, version: Int, params: JSONValue, inputs: [String: String]) -> String {
+        sha256Hex(hashedObject(kind: kind, version: version, params: params, inputs: inputs).canonicalData)
+    }
+
+    /// SHA-256 of bytes as lower-case hex.
+    public static func sha256Hex<D: DataProtocol>(_ data: D) -> String {
+        let digest = SHA256.hash(data: data)
+        var out = ""
+        out.reserveCapacity(64)
+        for byte in digest {
+            out += String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+        }
+        return out
+    }
+}
