@@ -1,4 +1,3 @@
-import Crypto
 import Store
 
 /// Content keys: SHA-256 (hex) over the canonical JSON of
@@ -26,17 +25,6 @@ public enum ContentKey {
     }
 
     public static func compute(kind: PlanStepKind, version: Int, params: JSONValue, inputs: [String: String]) -> String {
-        sha256Hex(hashedObject(kind: kind, version: version, params: params, inputs: inputs).canonicalData)
-    }
-
-    /// SHA-256 of bytes as lower-case hex.
-    public static func sha256Hex<D: DataProtocol>(_ data: D) -> String {
-        let digest = SHA256.hash(data: data)
-        var out = ""
-        out.reserveCapacity(64)
-        for byte in digest {
-            out += String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
-        }
-        return out
+        Digest.sha256(hashedObject(kind: kind, version: version, params: params, inputs: inputs).canonicalData)
     }
 }

@@ -5,38 +5,22 @@ import Store
 public struct Workload: Codable, Sendable, Hashable {
     /// Amount of work, e.g. 1500 phantoms or 60,000 sample-epochs.
     public var units: Double
-    /// `phantoms`, `sample-epochs`, `samples` or `reports`.
+    /// What one unit is, with what makes its cost differ: `phantom@64^3`, `sample-epoch@64^3/16ch`,
+    /// `sample@64^3/16ch`, `phantom`, `report`. Throughput is recorded and matched per unit.
     public var unit: String
-    /// Volume edge in voxels the work is done at (throughput is recorded per size).
-    public var size: Int
     /// Floating-point operations per unit, when the cost is arithmetic (training, evaluation).
     public var flopsPerUnit: Double?
     /// Guessed CPU seconds per unit when the cost is not arithmetic (I/O, generation).
     public var guessSecondsPerUnit: Double?
 
-    public init(units: Double, unit: String, size: Int, flopsPerUnit: Double? = nil, guessSecondsPerUnit: Double? = nil) {
-        self.units = units; self.unit = unit; self.size = size
+    public init(units: Double, unit: String, flopsPerUnit: Double? = nil, guessSecondsPerUnit: Double? = nil) {
+        self.units = units; self.unit = unit
         self.flopsPerUnit = flopsPerUnit; self.guessSecondsPerUnit = guessSecondsPerUnit
     }
 
     enum CodingKeys: String, CodingKey {
-        case units, unit, size, flopsPerUnit = "flops_per_unit", guessSecondsPerUnit = "guess_seconds_per_unit"
+        case units, unit, flopsPerUnit = "flops_per_unit", guessSecondsPerUnit = "guess_seconds_per_unit"
     }
-}
-
-/// Throughput recorded by an earlier run of a step kind on this machine: units per CPU second
-/// (wall-clock seconds × cores used) at a volume size.
-public struct ThroughputSample: Codable, Sendable, Hashable {
-    public var kind: String
-    public var unit: String
-    public var size: Int
-    public var unitsPerCPUSecond: Double
-
-    public init(kind: String, unit: String, size: Int, unitsPerCPUSecond: Double) {
-        self.kind = kind; self.unit = unit; self.size = size; self.unitsPerCPUSecond = unitsPerCPUSecond
-    }
-
-    enum CodingKeys: String, CodingKey { case kind, unit, size, unitsPerCPUSecond = "units_per_cpu_second" }
 }
 
 /// A step's estimated CPU time, and whether it comes from recorded throughput or is a guess.
@@ -69,11 +53,12 @@ public enum CostModel {
         return stage1ForwardFLOPs64 * s * s * s * c * c
     }
 
-    public static func estimate(kind: PlanStepKind, work: Workload, throughput: [ThroughputSample]) -> Estimate {
-        let matching = throughput.filter { $0.kind == kind.rawValue && $0.unit == work.unit && $0.size == work.size && $0.unitsPerCPUSecond > 0 }
-        if !matching.isEmpty {
-            let rate = matching.map(\.unitsPerCPUSecond).reduce(0, +) / Double(matching.count)
-            return Estimate(cpuSeconds: work.units / rate, basis: .measured)
+    /// `measured` is this host's throughput record of the kind (`Store.ThroughputRecord`, CPU
+    /// seconds per unit); it counts only when its unit is the step's unit, which names the
+    /// volume size (and model width) so a record made at 32³ never prices a 64³ step.
+    public static func estimate(work: Workload, measured: ThroughputRecord?) -> Estimate {
+        if let measured, measured.unit == work.unit, measured.secondsPerUnit.isFinite, measured.secondsPerUnit >= 0 {
+            return Estimate(cpuSeconds: work.units * measured.secondsPerUnit, basis: .measured)
         }
         if let flops = work.flopsPerUnit {
             return Estimate(cpuSeconds: work.units * flops / (assumedGFLOPsPerCore * 1e9), basis: .guess)

@@ -80,7 +80,7 @@ public struct ExperimentGraph: Sendable, Hashable {
         }
         let reportParams = JSONValue.object(["variants": .array(variantNames), "seeds": .array(seedsInOrder), "metrics": .array(metrics)])
         _ = builder.add(.report, name: "report", params: reportParams, inputs: reportInputs, variant: nil, seed: nil,
-                        work: Workload(units: 1, unit: "reports", size: 64, guessSecondsPerUnit: CostModel.reportSeconds))
+                        work: Workload(units: 1, unit: "report", guessSecondsPerUnit: CostModel.reportSeconds))
         return ExperimentGraph(experiment: experiment.name, steps: builder.finishedSteps())
     }
 }
@@ -98,12 +98,12 @@ struct DataCounts {
         let forward = CostModel.forwardFLOPs(size: size, baseChannels: channels)
         // Per training sample-epoch: forward + backward, plus its share of the validation passes.
         let perUnit = CostModel.trainingPassFactor * forward + (nTrain > 0 ? forward * nVal / nTrain : 0)
-        return Workload(units: epochs * nTrain, unit: "sample-epochs", size: size, flopsPerUnit: perUnit)
+        return Workload(units: epochs * nTrain, unit: "sample-epoch@\(size)^3/\(channels)ch", flopsPerUnit: perUnit)
     }
 
     func evaluateWorkload(_ v: VariantInput) -> Workload {
         let channels = Int(v.config[path: "model.base_channels"].flatMap(\.numberValue) ?? 16)
-        return Workload(units: phantoms * ratios.test, unit: "samples", size: size,
+        return Workload(units: phantoms * ratios.test, unit: "sample@\(size)^3/\(channels)ch",
                         flopsPerUnit: CostModel.forwardFLOPs(size: size, baseChannels: channels))
     }
 }
@@ -136,18 +136,18 @@ struct Builder {
             let size = Int(synthetic[path: "size"]?.numberValue ?? 64)
             counts = DataCounts(phantoms: count, size: size, ratios: (0.8, 0.1, 0.1))
             sourceKey = add(.generate, name: "generate", params: StepParams.generate(synthetic), inputs: [:], variant: v.name, seed: nil,
-                            work: Workload(units: count, unit: "phantoms", size: size,
+                            work: Workload(units: count, unit: "phantom@\(size)^3",
                                            guessSecondsPerUnit: CostModel.generateSecondsPerPhantom64 * CostModel.voxelScale(size)))
         case .hdf5(let dir):
             guard let fingerprint = directories[dir] else { throw PlannerError.unlistedDirectory(experiment: experiment, dir: dir) }
             let files = Double(fingerprint.phantomFiles)
             counts = DataCounts(phantoms: files, size: 64, ratios: (0.8, 0.1, 0.1))
             sourceKey = add(.ingest, name: "ingest", params: StepParams.ingest(dir: dir, fingerprint: fingerprint), inputs: [:], variant: v.name, seed: nil,
-                            work: Workload(units: files, unit: "phantoms", size: 64, guessSecondsPerUnit: CostModel.ingestSecondsPerFile))
+                            work: Workload(units: files, unit: "phantom", guessSecondsPerUnit: CostModel.ingestSecondsPerFile))
         }
         let cleanKey = add(.clean, name: "clean", params: try StepParams.clean(v, experiment: experiment), inputs: ["data": sourceKey],
                            variant: v.name, seed: nil,
-                           work: Workload(units: counts.phantoms, unit: "phantoms", size: counts.size,
+                           work: Workload(units: counts.phantoms, unit: "phantom@\(counts.size)^3",
                                           guessSecondsPerUnit: CostModel.cleanSecondsPerPhantom64 * CostModel.voxelScale(counts.size)))
         let splitParams = try StepParams.split(v, experiment: experiment)
         if case .object(let r)? = splitParams[path: "ratios"] {
@@ -155,7 +155,7 @@ struct Builder {
             counts.ratios = (train, val, test)
         }
         let splitKey = add(.split, name: "split", params: splitParams, inputs: ["data": cleanKey], variant: v.name, seed: nil,
-                           work: Workload(units: counts.phantoms, unit: "phantoms", size: counts.size,
+                           work: Workload(units: counts.phantoms, unit: "phantom",
                                           guessSecondsPerUnit: CostModel.splitSecondsPerPhantom))
         return DataKeys(clean: cleanKey, split: splitKey, counts: counts)
     }

@@ -46,7 +46,7 @@ extension Plan {
                 out += role == names[input] ? "  \(from) --> \(to)\n" : "  \(from) -->|\(Plan.mermaidEscape(role))| \(to)\n"
             }
         }
-        for status in StepStatus.allCases { out += "  classDef \(status.rawValue) fill:\(Plan.fill[status]!)\n" }
+        for status in PlanStepStatus.allCases { out += "  classDef \(status.rawValue) fill:\(Plan.fill[status]!)\n" }
         return out
     }
 
@@ -54,7 +54,7 @@ extension Plan {
         experiments.count > 1 ? "\(step.experiment): \(step.name)" : step.name
     }
 
-    static let fill: [StepStatus: String] = [.new: "#c8e6c9", .changed: "#ffe0b2", .cached: "#eeeeee"]
+    static let fill: [PlanStepStatus: String] = [.new: "#c8e6c9", .changed: "#ffe0b2", .cached: "#eeeeee"]
 
     static func dotEscape(_ s: String) -> String {
         s.replacingOccurrences(of: "\"", with: "\\\"")

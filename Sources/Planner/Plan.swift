@@ -11,29 +11,31 @@ public struct Plan: Codable, Sendable, Hashable {
     /// `ContentKey.keySchema` the keys were computed with.
     public var keySchema: Int
     public var experiments: [String]
-    public var sources: [SourceFile]
+    public var sources: [SourceDigest]
     /// Fingerprints of the data directories `hdf5` sources read.
     public var dataDirectories: [String: DirectoryFingerprint]
     /// SHA-256 over what the plan read from the store (which of its keys are cached, the last key
     /// under each of its names); any change to those makes a saved plan stale.
     public var storeFingerprint: String
     public var cores: CoreBudget
+    /// Host whose recorded throughput priced the estimates.
+    public var host: String
     /// Topological order: every step comes after the steps it reads.
     public var steps: [PlannedStep]
     public var summary: PlanSummary
 
-    public init(experiments: [String], sources: [SourceFile], dataDirectories: [String: DirectoryFingerprint],
-                storeFingerprint: String, cores: CoreBudget, steps: [PlannedStep]) {
+    public init(experiments: [String], sources: [SourceDigest], dataDirectories: [String: DirectoryFingerprint],
+                storeFingerprint: String, cores: CoreBudget, host: String, steps: [PlannedStep]) {
         self.format = Plan.currentFormat
         self.keySchema = ContentKey.keySchema
         self.experiments = experiments; self.sources = sources; self.dataDirectories = dataDirectories
-        self.storeFingerprint = storeFingerprint; self.cores = cores; self.steps = steps
+        self.storeFingerprint = storeFingerprint; self.cores = cores; self.host = host; self.steps = steps
         self.summary = PlanSummary(steps)
     }
 
     enum CodingKeys: String, CodingKey {
         case format, keySchema = "key_schema", experiments, sources, dataDirectories = "data_directories"
-        case storeFingerprint = "store_fingerprint", cores, steps, summary
+        case storeFingerprint = "store_fingerprint", cores, host, steps, summary
     }
 
     /// Steps to run, in topological order.
@@ -54,12 +56,12 @@ public struct Plan: Codable, Sendable, Hashable {
 }
 
 /// Whether a planned step runs.
-public enum StepAction: String, Codable, Sendable { case run, cached }
+public enum PlanStepAction: String, Codable, Sendable { case run, cached }
 
 /// new: never recorded under its name (or its earlier attempt did not finish);
 /// changed: the name's last recorded step had another key (`why` says how);
 /// cached: a succeeded record of this key exists.
-public enum StepStatus: String, Codable, Sendable, CaseIterable { case new, changed, cached }
+public enum PlanStepStatus: String, Codable, Sendable, CaseIterable { case new, changed, cached }
 
 /// One step of a plan, with everything `runner step` needs to run it.
 public struct PlannedStep: Codable, Sendable, Hashable {
@@ -74,16 +76,16 @@ public struct PlannedStep: Codable, Sendable, Hashable {
     public var cores: Int
     public var variant: String?
     public var seed: Int?
-    public var status: StepStatus
-    public var why: [Change]
+    public var status: PlanStepStatus
+    public var why: [StepChange]
     public var work: Workload
     public var estimate: Estimate
 
-    public var action: StepAction { status == .cached ? .cached : .run }
+    public var action: PlanStepAction { status == .cached ? .cached : .run }
     /// First 10 hex digits of the key, as views show it.
     public var shortKey: String { String(key.prefix(10)) }
 
-    public init(step: GraphStep, experiment: String, status: StepStatus, why: [Change], estimate: Estimate) {
+    public init(step: GraphStep, experiment: String, status: PlanStepStatus, why: [StepChange], estimate: Estimate) {
         key = step.key; kind = step.kind; self.experiment = experiment; name = step.name; alsoNamed = []
         params = step.params; inputs = step.inputs; cores = step.cores; variant = step.variant; seed = step.seed
         self.status = status; self.why = why; work = step.work; self.estimate = estimate
@@ -106,8 +108,8 @@ public struct PlannedStep: Codable, Sendable, Hashable {
         cores = try c.decode(Int.self, forKey: .cores)
         variant = try c.decodeIfPresent(String.self, forKey: .variant)
         seed = try c.decodeIfPresent(Int.self, forKey: .seed)
-        status = try c.decode(StepStatus.self, forKey: .status)
-        why = try c.decode([Change].self, forKey: .why)
+        status = try c.decode(PlanStepStatus.self, forKey: .status)
+        why = try c.decode([StepChange].self, forKey: .why)
         work = try c.decode(Workload.self, forKey: .work)
         estimate = try c.decode(Estimate.self, forKey: .estimate)
     }
@@ -132,7 +134,7 @@ public struct StepName: Codable, Sendable, Hashable {
 }
 
 /// Why a step is `changed` (or `new` after an unfinished attempt), one entry per difference.
-public enum Change: Sendable, Hashable, CustomStringConvertible {
+public enum StepChange: Sendable, Hashable, CustomStringConvertible {
     /// A parameter differs from the last step recorded under the same name; `nil` = absent.
     case parameter(path: String, old: JSONValue?, new: JSONValue?)
     /// An input role points at another step's output (or appeared / disappeared).
@@ -147,7 +149,7 @@ public enum Change: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .parameter(path, old, new):
-            return "\(path.isEmpty ? "params" : path): \(Change.render(old)) → \(Change.render(new))"
+            return "\(path.isEmpty ? "params" : path): \(StepChange.render(old)) → \(StepChange.render(new))"
         case let .input(role, old, new):
             return "input \(role) changed: \(old.map { String($0.prefix(10)) } ?? "none") → \(new.map { String($0.prefix(10)) } ?? "none")"
         case .codeVersion:
@@ -166,7 +168,7 @@ public enum Change: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension Change: Codable {
+extension StepChange: Codable {
     enum CodingKeys: String, CodingKey { case kind, path, role, old, new, key, text }
 
     public init(from decoder: Decoder) throws {

@@ -7,11 +7,11 @@ import Store
 public struct PlanInputs: Sendable, Hashable {
     public var experiments: [ExperimentInput]
     /// Every file the experiments were read from (`extends` included), in reading order.
-    public var sources: [SourceFile]
+    public var sources: [SourceDigest]
     /// Data directory (as written in the spec, after the loader resolved it) → listing fingerprint.
     public var directories: [String: DirectoryFingerprint]
 
-    public init(experiments: [ExperimentInput], sources: [SourceFile], directories: [String: DirectoryFingerprint] = [:]) {
+    public init(experiments: [ExperimentInput], sources: [SourceDigest], directories: [String: DirectoryFingerprint] = [:]) {
         self.experiments = experiments; self.sources = sources; self.directories = directories
     }
 }
@@ -39,7 +39,7 @@ public struct VariantInput: Sendable, Hashable {
 }
 
 /// A file the plan was made from, with the SHA-256 of its bytes.
-public struct SourceFile: Codable, Sendable, Hashable {
+public struct SourceDigest: Codable, Sendable, Hashable {
     public var path: String
     public var sha256: String
 

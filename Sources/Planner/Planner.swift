@@ -4,7 +4,10 @@ import Store
 /// it starts no process, writes no file and reads no clock, so the same inputs and the same
 /// store give the same plan, byte for byte.
 public enum Planner {
-    public static func plan(_ inputs: PlanInputs, store: some PlanningStore, cores: CoreBudget) throws -> Plan {
+    ///
+    /// `host` selects whose recorded throughput prices the steps (`HostIdentity.current.name`
+    /// in the CLI); `cores` sets the cores each step asks for. Neither enters a key.
+    public static func plan(_ inputs: PlanInputs, store: some StoreReader, cores: CoreBudget, host: String) throws -> Plan {
         var seenExperiments = Set<String>()
         var graphs: [ExperimentGraph] = []
         for experiment in inputs.experiments {
@@ -12,7 +15,8 @@ public enum Planner {
             graphs.append(try ExperimentGraph.build(experiment, directories: inputs.directories, cores: cores))
         }
 
-        let throughput = store.throughputSamples()
+        var throughput: [PlanStepKind: ThroughputRecord?] = [:]
+        for kind in PlanStepKind.allCases { throughput[kind] = try store.throughput(kind: kind.rawValue, host: host) }
         var steps: [PlannedStep] = []
         var index: [String: Int] = [:]
         var succeededKeys = Set<String>()
@@ -20,18 +24,18 @@ public enum Planner {
 
         for graph in graphs {
             for step in graph.steps {
-                let lastKey = store.lastKey(experiment: graph.experiment, stepName: step.name)
+                let lastKey = try store.lastKey(experiment: graph.experiment, name: step.name)
                 lastKeys[graph.experiment + "/" + step.name] = lastKey.map(JSONValue.string) ?? .null
                 if let existing = index[step.key] {
                     steps[existing].alsoNamed.append(StepName(experiment: graph.experiment, name: step.name))
                     continue
                 }
-                let succeeded = store.isSucceeded(key: step.key)
+                let succeeded = store.isCached(step.key)
                 if succeeded { succeededKeys.insert(step.key) }
-                let (status, why) = succeeded ? (StepStatus.cached, []) : classify(step, lastKey: lastKey, store: store)
+                let (status, why) = succeeded ? (PlanStepStatus.cached, []) : try classify(step, lastKey: lastKey, store: store)
                 index[step.key] = steps.count
                 steps.append(PlannedStep(step: step, experiment: graph.experiment, status: status, why: why,
-                                         estimate: CostModel.estimate(kind: step.kind, work: step.work, throughput: throughput)))
+                                         estimate: CostModel.estimate(work: step.work, measured: throughput[step.kind] ?? nil)))
             }
         }
 
@@ -40,15 +44,15 @@ public enum Planner {
             "names": .object(lastKeys),
         ])
         return Plan(experiments: inputs.experiments.map(\.name), sources: inputs.sources, dataDirectories: inputs.directories,
-                    storeFingerprint: ContentKey.sha256Hex(fingerprint.canonicalData), cores: cores, steps: steps)
+                    storeFingerprint: Digest.sha256(fingerprint.canonicalData), cores: cores, host: host, steps: steps)
     }
 
     /// new or changed, and why, for a step whose key has no succeeded record.
-    static func classify(_ step: GraphStep, lastKey: String?, store: some PlanningStore) -> (StepStatus, [Change]) {
+    static func classify(_ step: GraphStep, lastKey: String?, store: some StoreReader) throws -> (PlanStepStatus, [StepChange]) {
         guard let lastKey else { return (.new, []) }
         if lastKey == step.key { return (.new, [.unfinished]) }
-        guard let previous = store.recordedStep(key: lastKey) else { return (.changed, [.previousRecordMissing(key: lastKey)]) }
-        var why: [Change] = JSONValue.differences(from: previous.params, to: step.params).map {
+        guard let previous = try store.request(lastKey) else { return (.changed, [.previousRecordMissing(key: lastKey)]) }
+        var why: [StepChange] = JSONValue.differences(from: previous.params, to: step.params).map {
             .parameter(path: $0.path, old: $0.old, new: $0.new)
         }
         for role in Set(previous.inputs.keys).union(step.inputs.keys).sorted() where previous.inputs[role] != step.inputs[role] {

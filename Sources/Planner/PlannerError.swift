@@ -5,6 +5,8 @@ public enum PlannerError: Error, Equatable, CustomStringConvertible {
     case missingSection(experiment: String, variant: String, path: String, expected: String)
     /// An `hdf5` source names a directory the inputs carry no fingerprint for.
     case unlistedDirectory(experiment: String, dir: String)
+    /// A data directory could not be listed.
+    case unreadableDirectory(dir: String, reason: String)
     /// Two experiments with the same name in one plan.
     case duplicateExperiment(String)
     /// An experiment without variants.
@@ -18,6 +20,8 @@ public enum PlannerError: Error, Equatable, CustomStringConvertible {
             return "\(experiment), variant \(variant): `\(path)` must be \(expected)"
         case let .unlistedDirectory(experiment, dir):
             return "\(experiment): data directory \(dir) was not listed"
+        case let .unreadableDirectory(dir, reason):
+            return "data directory \(dir): \(reason)"
         case let .duplicateExperiment(name):
             return "two experiments are named \(name); names must be unique within one plan"
         case let .noVariants(experiment):

@@ -1,3 +1,5 @@
+import Store
+
 /// Why a saved plan no longer describes what applying it would do.
 public enum StaleReason: Sendable, Hashable, CustomStringConvertible {
     /// A source file's bytes changed, or it is gone.
@@ -46,12 +48,12 @@ extension Plan {
     }
 
     /// Re-plans from `currentInputs` (read now from this plan's source paths) and `store`
-    /// with this plan's core budget, and compares.
-    public func staleness(currentInputs: PlanInputs, store: some PlanningStore) throws -> [StaleReason] {
-        staleness(comparedWith: try Planner.plan(currentInputs, store: store, cores: cores))
+    /// with this plan's core budget and host, and compares.
+    public func staleness(currentInputs: PlanInputs, store: some StoreReader) throws -> [StaleReason] {
+        staleness(comparedWith: try Planner.plan(currentInputs, store: store, cores: cores, host: host))
     }
 
-    public func isStale(currentInputs: PlanInputs, store: some PlanningStore) throws -> Bool {
+    public func isStale(currentInputs: PlanInputs, store: some StoreReader) throws -> Bool {
         try !staleness(currentInputs: currentInputs, store: store).isEmpty
     }
 }

@@ -5,9 +5,6 @@ import Store
 /// lists them. Sections that cannot change a step's output (gates, descriptions, titles) are
 /// never picked up, so editing them leaves every key alone.
 enum StepParams {
-    /// Fields of `evaluate` that only gates read; they do not change what evaluation computes.
-    static let gateOnlyEvaluateFields: Set<String> = ["gate", "gates", "thresholds"]
-
     enum Source {
         case synthetic(JSONValue)
         case hdf5(dir: String)
@@ -63,12 +60,14 @@ enum StepParams {
         return .object(fields)
     }
 
+    /// The whole `evaluate` section (split, metrics, data_range, checkpoint): gate thresholds
+    /// live in the top-level `gate`, which no step reads, so nothing needs removing here.
     static func evaluate(_ v: VariantInput, experiment: String) throws -> JSONValue {
-        guard case .object(var fields) = try section(v, "evaluate", experiment: experiment) else {
+        let section = try section(v, "evaluate", experiment: experiment)
+        guard case .object = section else {
             throw PlannerError.missingSection(experiment: experiment, variant: v.name, path: "evaluate", expected: "an object")
         }
-        for name in gateOnlyEvaluateFields { fields[name] = nil }
-        return .object(fields)
+        return section
     }
 
     static func metrics(_ v: VariantInput) -> [JSONValue] {
