@@ -11,7 +11,9 @@ final class SlurmIntegrationTests: XCTestCase {
         let h = try SlurmHarness()
         let generate = try h.step("generate")
         let clean = try h.step("clean", inputs: [generate.key])
-        let trainA = try h.step("train[a, seed 1]", inputs: [clean.key], behaviour: "sleep 1")
+        let trainA = try h.step("train[a, seed 1]", inputs: [clean.key], behaviour: """
+            echo '{"event":"progress","done":1,"total":2,"message":"epoch 1"}'; sleep 2
+            """)
         let trainB = try h.step("train[b, seed 1]", inputs: [clean.key])
         let report = try h.step("report", inputs: [trainA.key, trainB.key])
         let steps = [report, trainB, trainA, clean, generate]   // any order: the executor sorts
@@ -43,6 +45,8 @@ final class SlurmIntegrationTests: XCTestCase {
         let jobOf = Dictionary(uniqueKeysWithValues: submitted.map { ($0.0, $0.1) })
         let reportDeps = try XCTUnwrap(submitted.first { $0.0 == report.key }?.2)
         XCTAssertEqual(Set(reportDeps), Set([jobOf[trainA.key]!, jobOf[trainB.key]!]))
+        // Progress the step printed reached the events through its log.
+        XCTAssertTrue(events.all.contains(.progress(key: trainA.key, done: 1, total: 2, message: "epoch 1")), "\(events.all)")
         // Job ids are in the step's record area.
         for step in steps {
             XCTAssertEqual(try h.jobRecord(step.key)?.latestJobId, jobOf[step.key], step.name)
@@ -210,5 +214,61 @@ final class SlurmIntegrationTests: XCTestCase {
             let queue = try h.client.queue()
             return jobs.allSatisfy { queue[$0]?.state.isFinished ?? true }
         })
+    }
+}
+
+/// `runner plan --executor slurm` output is an honest script: run by bash on the cluster it does the same.
+final class SlurmPlanScriptTests: XCTestCase {
+    func testPlanScriptGoldenText() throws {
+        let generate = StepRequest(key: "aaa", kind: .generate, name: "generate", params: .object([:]), inputs: [:], cores: 1)
+        let train = StepRequest(key: "bbb", kind: .train, name: "train[a, seed 1]", params: .object([:]),
+                                inputs: ["data": "aaa", "split": "cached-elsewhere"], cores: 2)
+        let text = try SlurmPlanScript.render([train, generate], memoryMB: ["bbb": 2048], experiment: "demo",
+                                              options: SlurmOptions(partition: "debug", retries: 1),
+                                              runner: "/opt/runner", store: "/shared/store")
+        XCTAssertEqual(text, """
+            #!/bin/bash
+            # Slurm jobs of experiment demo: 2 steps to run (cached steps are not submitted).
+            # runner apply also resubmits a failed job up to 1 time.
+            set -euo pipefail
+
+            # generate
+            job_1=$(sbatch --parsable --job-name=demo:generate --cpus-per-task=1 --output=/shared/store/steps/aaa/log.txt \
+            --open-mode=append --partition=debug <<'SBATCH'
+            #!/bin/sh
+            # runner: step generate of experiment demo, key aaa
+            exec /opt/runner step aaa --store /shared/store
+            SBATCH
+            )
+
+            # train[a, seed 1]
+            job_2=$(sbatch --parsable '--job-name=demo:train[a, seed 1]' --cpus-per-task=2 --mem=2048M \
+            --output=/shared/store/steps/bbb/log.txt --open-mode=append "--dependency=afterok:${job_1}" \
+            --kill-on-invalid-dep=yes --partition=debug <<'SBATCH'
+            #!/bin/sh
+            # runner: step train[a, seed 1] of experiment demo, key bbb
+            exec /opt/runner step bbb --store /shared/store
+            SBATCH
+            )
+
+            """)
+    }
+
+    func testPlanScriptRunsOnTheCluster() throws {
+        let h = try SlurmHarness()
+        let first = try h.step("generate")
+        let second = try h.step("clean", inputs: [first.key])
+        for step in [first, second] {
+            try h.store.writeRequest(StepRequestRecord(key: step.key, kind: "generate", name: step.name, params: .object([:]),
+                                                       inputs: step.inputs, cores: 1))
+        }
+        let text = try SlurmPlanScript.render([second, first], experiment: "slurm-test", options: SlurmOptions(),
+                                              runner: h.fakeRunner, store: h.root.path, stepCommand: [])
+        let script = h.root.appendingPathComponent("plan.sh")
+        try text.write(to: script, atomically: true, encoding: .utf8)
+        let bash = try h.client.run("bash", [script.path])
+        XCTAssertEqual(bash.status, 0, bash.stderr)
+        XCTAssertTrue(h.waitUntil(timeout: 30) { h.store.isCached(second.key) }, h.log(second.key))
+        XCTAssertEqual(h.finishedOrder(), [first.key, second.key])
     }
 }

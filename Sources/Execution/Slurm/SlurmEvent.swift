@@ -9,6 +9,8 @@ public enum SlurmEvent: Equatable, Sendable {
     case submitted(key: String, name: String, jobId: String, attempt: Int, dependencies: [String])
     /// squeue shows a new state for a followed job (PENDING → RUNNING, …).
     case stateChanged(key: String, name: String, jobId: String, state: SlurmJobState, reason: String)
+    /// The last progress line the running step wrote to its log (`{"event":"progress",…}`).
+    case progress(key: String, done: Int, total: Int, message: String)
     /// The job ended without a record; it is submitted again (attempt `nextAttempt`).
     case retrying(key: String, name: String, jobId: String, why: String, nextAttempt: Int)
     case succeeded(key: String, name: String, jobId: String)

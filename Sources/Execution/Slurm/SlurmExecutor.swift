@@ -106,6 +106,7 @@ public final class SlurmExecutor: @unchecked Sendable {
         var result = SlurmRunResult()
         var states = [State](repeating: .waiting(used: 0), count: order.count)
         var lastSeen: [String: SlurmJobStatus] = [:]
+        var lastProgress: [String: String] = [:]
 
         // Where each step stands now: recorded, still in Slurm from an earlier apply, or to submit.
         var queue = try client.queue()
@@ -189,6 +190,11 @@ public final class SlurmExecutor: @unchecked Sendable {
                         onEvent(.stateChanged(key: step.key, name: step.name, jobId: jobId, state: status.state, reason: status.reason))
                     }
                     lastSeen[jobId] = status
+                    if status.state == .running, let line = lastProgressLine(step.key), lastProgress[step.key] != line,
+                       let progress = ProgressLine.decode(Substring(line)) {
+                        lastProgress[step.key] = line
+                        onEvent(.progress(key: step.key, done: progress.done, total: progress.total, message: progress.message))
+                    }
                     continue
                 }
                 if store.isCached(step.key) {
@@ -303,6 +309,17 @@ public final class SlurmExecutor: @unchecked Sendable {
         }
         if let tail = logTail(key), !tail.isEmpty { why += "\n" + tail }
         return why
+    }
+
+    /// The step's stdout goes to its log under Slurm: its last progress JSON line, if any.
+    private func lastProgressLine(_ key: String) -> String? {
+        guard let url = try? store.layout.log(key), let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 8192 ? size - 8192 : 0)
+        guard let data = try? handle.readToEnd() else { return nil }
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .last { $0.hasPrefix("{") && $0.contains("\"progress\"") }.map(String.init)
     }
 
     private func logTail(_ key: String, lines: Int = 5) -> String? {
