@@ -15,6 +15,8 @@ public struct GCPlan: Codable, Hashable, Sendable {
     /// Bytes the removal frees.
     public var bytes: Int64 = 0
 
+    public init() {}
+
     public var isEmpty: Bool { steps.isEmpty && objects.isEmpty && runs.isEmpty && names.isEmpty && temporaryFiles.isEmpty }
 }
 
@@ -47,7 +49,10 @@ public enum GarbageCollector {
             }
         }
         for (url, entry) in try store.nameEntries() {
-            if let entry, !liveKeys.contains(entry.key) { plan.names.append(url.path) }
+            if let entry, !liveKeys.contains(entry.key) {
+                plan.names.append(url.path)
+                plan.bytes += FileOps.treeSize(url.path)
+            }
         }
         for url in try store.temporaryFiles() {
             if let writer = FileOps.temporaryWriter(url.lastPathComponent), writer.name == host, !isAlive(writer.pid) {

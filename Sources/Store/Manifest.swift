@@ -47,7 +47,7 @@ public struct Manifest: Codable, Hashable, Sendable {
         self.runnerVersion = runnerVersion; self.runnerCommit = runnerCommit; self.host = host
         self.history = history; self.finalMetrics = finalMetrics
         self.checkpointPath = checkpointPath; self.checkpointSHA256 = checkpointSHA256
-        self.gates = gates; self.started = started; self.finished = finished
+        self.gates = gates; self.started = StoreTime.normalized(started); self.finished = finished.map(StoreTime.normalized)
     }
 
     /// Writes the manifest atomically (temp file, fsync, rename, fsync of the directory).

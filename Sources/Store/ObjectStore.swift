@@ -3,8 +3,8 @@ import Foundation
 
 /// Content-addressed file storage: `objects/ab/cdef…` holds bytes whose SHA-256 is
 /// `abcdef…`. Writes are atomic (temp file in `objects/tmp/`, fsync, rename,
-/// fsync of the directory) and de-duplicated; reads check the hash, once per
-/// object per process. Objects are made read-only so a step cannot change an
+/// fsync of the directory) and de-duplicated (an intact existing object is never
+/// rewritten); reads check the hash, once per object per process. Objects are made read-only so a step cannot change an
 /// input in place by accident.
 public final class ObjectStore: @unchecked Sendable {
     public let root: URL
@@ -37,7 +37,7 @@ public final class ObjectStore: @unchecked Sendable {
     /// Stores bytes and returns their digest.
     public func put(data: Data) throws -> String {
         let digest = Digest.sha256(data)
-        if contains(digest) { return digest }
+        if let url = try? location(of: digest), FileOps.exists(url.path), isIntact(digest, at: url) { return digest }
         let writer = try ObjectWriter(store: self)
         do {
             try data.withUnsafeBytes { try writer.write($0) }
@@ -130,6 +130,16 @@ public final class ObjectStore: @unchecked Sendable {
         try FileOps.syncDirectory(url.deletingLastPathComponent().path)
     }
 
+    /// Whether an existing object can be kept when the same content is put again: it is
+    /// if its bytes still hash to its name (checked once per process). A corrupt one is
+    /// replaced by the new, correct bytes — putting content again heals it.
+    func isIntact(_ digest: String, at url: URL) -> Bool {
+        if isVerified(digest) { return true }
+        guard let actual = try? Digest.sha256(fileAt: url), actual == digest else { return false }
+        markVerified(digest)
+        return true
+    }
+
     func isVerified(_ d: String) -> Bool { verifiedLock.lock(); defer { verifiedLock.unlock() }; return verified.contains(d) }
     func markVerified(_ d: String) { verifiedLock.lock(); verified.insert(d); verifiedLock.unlock() }
     func forgetVerified(_ d: String) { verifiedLock.lock(); verified.remove(d); verifiedLock.unlock() }
@@ -170,7 +180,7 @@ public final class ObjectWriter {
         self.file = nil
         let digest = Digest.hex(hasher.finalize())
         let destination = try store.location(of: digest)
-        if FileOps.exists(destination.path) {
+        if FileOps.exists(destination.path), store.isIntact(digest, at: destination) {
             file.close()
             try FileOps.removeFile(temporaryPath)
             return digest

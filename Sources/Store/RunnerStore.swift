@@ -143,7 +143,7 @@ public final class RunnerStore: StoreReader, @unchecked Sendable {
                 r.units += units
                 r.samples += 1
                 r.secondsPerUnit = totalSeconds / r.units
-                r.updated = date
+                r.updated = StoreTime.normalized(date)
                 record = r
             } else {
                 // First measurement, or the unit changed (a new code version): start over.

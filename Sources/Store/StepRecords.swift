@@ -46,7 +46,7 @@ public struct StepRecord: Codable, Hashable, Sendable {
                 started: Date, finished: Date, host: String, pid: Int32, logPath: String,
                 error: String? = nil, runnerVersion: String) {
         self.request = request; self.status = status; self.output = output
-        self.started = started; self.finished = finished
+        self.started = StoreTime.normalized(started); self.finished = StoreTime.normalized(finished)
         self.duration = finished.timeIntervalSince(started)
         self.host = host; self.pid = pid; self.logPath = logPath; self.error = error; self.runnerVersion = runnerVersion
     }
@@ -61,7 +61,7 @@ public struct IncompleteMarker: Codable, Hashable, Sendable {
     public var started: Date
 
     public init(key: String, host: String, pid: Int32, started: Date) {
-        self.key = key; self.host = host; self.pid = pid; self.started = started
+        self.key = key; self.host = host; self.pid = pid; self.started = StoreTime.normalized(started)
     }
 
     /// Judged from `host`: a marker is stale when it was written on this host by a
@@ -80,7 +80,7 @@ public struct NameIndexEntry: Codable, Hashable, Sendable {
     public var recorded: Date
 
     public init(experiment: String, name: String, key: String, recorded: Date) {
-        self.experiment = experiment; self.name = name; self.key = key; self.recorded = recorded
+        self.experiment = experiment; self.name = name; self.key = key; self.recorded = StoreTime.normalized(recorded)
     }
 }
 
@@ -100,6 +100,6 @@ public struct ThroughputRecord: Codable, Hashable, Sendable {
 
     public init(kind: String, host: String, unit: String, secondsPerUnit: Double, samples: Int, units: Double, updated: Date) {
         self.kind = kind; self.host = host; self.unit = unit; self.secondsPerUnit = secondsPerUnit
-        self.samples = samples; self.units = units; self.updated = updated
+        self.samples = samples; self.units = units; self.updated = StoreTime.normalized(updated)
     }
 }

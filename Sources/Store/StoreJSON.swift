@@ -48,14 +48,9 @@ public enum StoreJSON {
         try AtomicFile.write(data, to: url)
     }
 
-    static func formatDate(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!))
-    }
+    static func formatDate(_ date: Date) -> String { StoreTime.format(date) }
 
-    static func parseDate(_ text: String) -> Date? {
-        if let d = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!).parse(text) { return d }
-        return try? Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!).parse(text)
-    }
+    static func parseDate(_ text: String) -> Date? { StoreTime.parse(text) }
 
     static func describe(_ error: Error) -> String {
         switch error {

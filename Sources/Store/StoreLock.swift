@@ -11,7 +11,7 @@ public struct LockInfo: Codable, Hashable, Sendable {
     public var command: String
 
     public init(id: String, host: String, pid: Int32, started: Date, command: String) {
-        self.id = id; self.host = host; self.pid = pid; self.started = started; self.command = command
+        self.id = id; self.host = host; self.pid = pid; self.started = StoreTime.normalized(started); self.command = command
     }
 
     /// "lock 3f2a9c1b7d4e: pid 4242 on node-7 since 2026-11-27T23:40:00.000Z (runner apply x.yaml)".

@@ -37,6 +37,8 @@ public struct VerifyReport: Codable, Hashable, Sendable {
     public var otherHostIncomplete: [IncompleteMarker] = []
     public var temporaryFiles: [TemporaryFile] = []
 
+    public init() {}
+
     /// No corruption, nothing missing, nothing unreadable, no stale markers or temporary files.
     public var isClean: Bool {
         corruptObjects.isEmpty && missingObjects.isEmpty && unreadableRecords.isEmpty && brokenRecords.isEmpty
@@ -51,6 +53,8 @@ public struct RepairResult: Codable, Hashable, Sendable {
     public var removedMarkers: [String] = []
     public var removedTemporaryFiles: [String] = []
     public var bytesFreed: Int64 = 0
+
+    public init() {}
 }
 
 /// `runner verify`: re-hash every object, check every record's references and

@@ -30,7 +30,8 @@ final class ObjectStoreTests: XCTestCase {
         XCTAssertEqual(store.size(of: digest), 100_000)
         XCTAssertEqual(try store.allDigests(), [digest])
         // Objects are read-only so a step cannot alter an input in place.
-        XCTAssertFalse(FileManager.default.isWritableFile(atPath: path.path))
+        let mode = try FileManager.default.attributesOfItem(atPath: path.path)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o444)
         // Nothing left behind in the temporary directory.
         XCTAssertEqual(try store.temporaryFiles(), [])
     }
@@ -95,6 +96,45 @@ final class ObjectStoreTests: XCTestCase {
         XCTAssertNotNil(try store.check(digest))
     }
 
+    func testTimestampsReadBackEqualAtMillisecondResolution() {
+        let cases: [(Double, String)] = [(0, "1970-01-01T00:00:00.000Z"), (1_800_000_000.25, "2027-01-15T08:00:00.250Z"),
+                                         (-1.5, "1969-12-31T23:59:58.500Z"), (951_782_400, "2000-02-29T00:00:00.000Z")]
+        for (t, text) in cases {
+            XCTAssertEqual(StoreTime.format(Date(timeIntervalSince1970: t)), text)
+            XCTAssertEqual(StoreTime.parse(text), Date(timeIntervalSince1970: t))
+        }
+        let now = Date()
+        let stored = StoreTime.normalized(now)
+        XCTAssertEqual(StoreTime.parse(StoreTime.format(now)), stored)
+        XCTAssertEqual(StoreTime.parse(StoreTime.format(stored)), stored)
+        XCTAssertEqual(StoreTime.parse("2026-11-27T23:40:00Z"), StoreTime.parse("2026-11-27T23:40:00.000Z"))
+        XCTAssertEqual(StoreTime.parse("2026-11-27T23:40:00.12345Z"), StoreTime.parse("2026-11-27T23:40:00.123Z"))
+        for bad in ["", "2026-11-27", "2026-13-01T00:00:00Z", "2026-11-27T23:40:00", "2026-11-27T23:40:00.Z", "2026-11-27 23:40:00Z"] {
+            XCTAssertNil(StoreTime.parse(bad), bad)
+        }
+    }
+
+    func testPuttingTheSameContentAgainHealsACorruptObject() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let root = dir.appendingPathComponent("objects")
+        let data = bytes(30_000, seed: 5)
+        let digest = try ObjectStore(root: root).put(data: data)
+        try corrupt(try ObjectStore(root: root).location(of: digest), at: 7)
+        let fresh = try ObjectStore(root: root)
+        XCTAssertNotNil(try fresh.check(digest))
+        XCTAssertEqual(try fresh.put(data: data), digest)
+        XCTAssertNil(try fresh.check(digest))
+        XCTAssertEqual(try ObjectStore(root: root).read(digest), data)
+        // Same through put(fileAt:).
+        try corrupt(try fresh.location(of: digest), at: 8)
+        let file = dir.appendingPathComponent("again.bin")
+        try data.write(to: file)
+        let other = try ObjectStore(root: root)
+        XCTAssertEqual(try other.put(fileAt: file), digest)
+        XCTAssertEqual(try ObjectStore(root: root).read(digest), data)
+        XCTAssertEqual(try other.temporaryFiles(), [])
+    }
+
     func testMissingAndInvalidDigestsAreTypedErrors() throws {
         let dir = try makeTemporaryDirectory(self)
         let store = try ObjectStore(root: dir.appendingPathComponent("objects"))
@@ -109,6 +149,16 @@ final class ObjectStoreTests: XCTestCase {
             XCTAssertThrowsError(try store.path(of: bad)) { error in
                 XCTAssertEqual(error as? StoreError, .invalidDigest(bad))
             }
+        }
+    }
+
+    func testStoreRootBlockedByAFileIsTypedError() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let blocker = dir.appendingPathComponent("store")
+        try Data("x".utf8).write(to: blocker)
+        XCTAssertThrowsError(try RunnerStore(root: blocker)) { error in
+            guard case StoreError.io(let path, _, let reason)? = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, blocker.path); XCTAssertEqual(reason, "a file is in the way")
         }
     }
 
