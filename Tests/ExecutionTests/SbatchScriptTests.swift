@@ -29,6 +29,7 @@ final class SbatchScriptTests: XCTestCase {
         XCTAssertEqual(submission.script, """
             #!/bin/sh
             # runner: step train[attention, seed 28] of experiment ablation, key ab12cd
+            export RUNNER_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
             export OPENBLAS_CORETYPE=SkylakeX
             exec /opt/runner/bin/runner step ab12cd --store /shared/store
 
@@ -40,6 +41,7 @@ final class SbatchScriptTests: XCTestCase {
             --constraint=avx512 <<'SBATCH'
             #!/bin/sh
             # runner: step train[attention, seed 28] of experiment ablation, key ab12cd
+            export RUNNER_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
             export OPENBLAS_CORETYPE=SkylakeX
             exec /opt/runner/bin/runner step ab12cd --store /shared/store
             SBATCH
@@ -60,6 +62,7 @@ final class SbatchScriptTests: XCTestCase {
         XCTAssertEqual(submission.script, """
             #!/bin/sh
             # runner: step train[attention, seed 28] of experiment ablation, key ab12cd
+            export RUNNER_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
             exec '/home/a b/runner' step ab12cd --store '/home/a b/it'\\''s'
 
             """)

@@ -52,7 +52,7 @@ final class SlurmIntegrationTests: XCTestCase {
             XCTAssertEqual(try h.jobRecord(step.key)?.latestJobId, jobOf[step.key], step.name)
         }
         // The job ran with the step's cores and the exported OpenBLAS core type, output in the step's log.
-        XCTAssertTrue(h.log(trainA.key).contains("with 1 cpus, OPENBLAS_CORETYPE=SkylakeX"), h.log(trainA.key))
+        XCTAssertTrue(h.log(trainA.key).contains("with 1 cpus, RUNNER_THREADS=1, OPENBLAS_CORETYPE=SkylakeX"), h.log(trainA.key))
 
         let again = EventLog()
         let second = try h.executor(events: again).run(steps)
@@ -237,6 +237,7 @@ final class SlurmPlanScriptTests: XCTestCase {
             --open-mode=append --partition=debug <<'SBATCH'
             #!/bin/sh
             # runner: step generate of experiment demo, key aaa
+            export RUNNER_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
             exec /opt/runner step aaa --store /shared/store
             SBATCH
             )
@@ -247,6 +248,7 @@ final class SlurmPlanScriptTests: XCTestCase {
             --kill-on-invalid-dep=yes --partition=debug <<'SBATCH'
             #!/bin/sh
             # runner: step train[a, seed 1] of experiment demo, key bbb
+            export RUNNER_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
             exec /opt/runner step bbb --store /shared/store
             SBATCH
             )

@@ -23,7 +23,7 @@ final class SlurmHarness {
         mkdir -p "$dir/scratch"
         attempt=$(( $(cat "$dir/scratch/attempts" 2>/dev/null || echo 0) + 1 ))
         echo "$attempt" > "$dir/scratch/attempts"
-        echo "attempt $attempt of $key as job $SLURM_JOB_ID with $SLURM_CPUS_PER_TASK cpus, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+        echo "attempt $attempt of $key as job $SLURM_JOB_ID with $SLURM_CPUS_PER_TASK cpus, RUNNER_THREADS=$RUNNER_THREADS, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
         . "$dir/behaviour.sh"
         echo "$key" >> "$store/finished-order.txt"
         cp "$dir/record.template" "$dir/.record.tmp" && mv "$dir/.record.tmp" "$dir/record.json"

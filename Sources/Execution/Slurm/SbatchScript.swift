@@ -62,6 +62,9 @@ public enum SbatchScript {
 
         var script = "#!/bin/sh\n"
         script += "# runner: step \(oneLine(job.name)) of experiment \(oneLine(job.experiment)), key \(job.key)\n"
+        // The step's threads follow its cores, as the local executor sets them (ChildEnvironment).
+        let threads = max(1, job.cores)
+        script += "export RUNNER_THREADS=\(threads) OPENBLAS_NUM_THREADS=\(threads) OMP_NUM_THREADS=\(threads)\n"
         if let coreType = options.openblasCoreType { script += "export OPENBLAS_CORETYPE=\(shellQuoted(coreType))\n" }
         script += "exec " + ([runner] + stepCommand + [job.key, "--store", store]).map(shellQuoted).joined(separator: " ") + "\n"
         return SbatchSubmission(arguments: arguments, script: script)

@@ -36,6 +36,9 @@ public final class SlurmExecutor: @unchecked Sendable {
     /// How long squeue may keep failing (controller restarting) before the run gives up; the jobs
     /// stay recorded and `runner status` can re-attach.
     public var queueOutageTolerance: Double = 60
+    /// Experiment of each step key, for job names, when a run spans several experiments
+    /// (default: `experiment`).
+    public var experimentNames: [String: String] = [:]
 
     public init(store: RunnerStore, experiment: String, runner: String, options: SlurmOptions,
                 client: SlurmClient = SlurmClient(), stepCommand: [String] = ["step"],
@@ -260,7 +263,7 @@ public final class SlurmExecutor: @unchecked Sendable {
     /// sbatch one step and record its job id before anything else; a refusal cancels the run's other jobs.
     private func submit(_ step: StepRequest, memoryMB: Int?, dependencies: [String], attempt: Int,
                         otherLiveJobs: [String]) throws -> String {
-        let job = SlurmStepJob(key: step.key, name: step.name, experiment: experiment, cores: step.cores,
+        let job = SlurmStepJob(key: step.key, name: step.name, experiment: experimentNames[step.key] ?? experiment, cores: step.cores,
                                memoryMB: memoryMB, logPath: try store.logURL(step.key).path, dependencyJobIds: dependencies)
         let submission = SbatchScript.render(job, options: options, runner: runner, store: store.root.path, stepCommand: stepCommand)
         let jobId: String
@@ -275,7 +278,7 @@ public final class SlurmExecutor: @unchecked Sendable {
         }
         do {
             var record = try SlurmJobRecord.load(store: store.layout, key: step.key)
-                ?? SlurmJobRecord(key: step.key, experiment: experiment, name: step.name)
+                ?? SlurmJobRecord(key: step.key, experiment: experimentNames[step.key] ?? experiment, name: step.name)
             record.submissions.append(.init(jobId: jobId, attempt: attempt, submitted: Date(), dependencies: dependencies))
             try record.write(store: store.layout)
         } catch {
