@@ -31,12 +31,18 @@ final class SlurmHarness {
 
         """
 
-    /// Skips (visibly) when there is no reachable cluster.
+    /// Skips (visibly) when there is no reachable cluster — or fails, when `RUNNER_REQUIRE_SLURM=1`
+    /// (CI, after `scripts/slurm-local.sh up`), so a broken cluster cannot pass as skipped tests.
     init() throws {
         do {
             try client.preflight(partition: nil)
         } catch {
-            throw XCTSkip("Slurm integration tests need a running cluster (scripts/slurm-local.sh up): \(error)")
+            let message = "Slurm integration tests need a running cluster (scripts/slurm-local.sh up): \(error)"
+            if ProcessInfo.processInfo.environment["RUNNER_REQUIRE_SLURM"] == "1" {
+                XCTFail(message + " — RUNNER_REQUIRE_SLURM=1 makes this a failure")
+                throw SlurmError.controllerDown(detail: "\(error)")
+            }
+            throw XCTSkip(message)
         }
         // The store must be on a path every node sees; on the one-node cluster any local path is.
         root = FileManager.default.temporaryDirectory.appendingPathComponent("slurm-test-\(UUID().uuidString)")

@@ -47,7 +47,7 @@ public final class SlurmExecutor: @unchecked Sendable {
         self.client = client; self.stepCommand = stepCommand; self.onEvent = onEvent
     }
 
-    /// Asks the run to stop: its live jobs are cancelled and it returns. Any thread.
+    /// Asks the run to stop: its live jobs are cancelled (in `.follow` mode they are left running) and it returns. Any thread.
     public func cancelAll() {
         wake.lock(); stopRequested = true; wake.broadcast(); wake.unlock()
     }
@@ -226,6 +226,8 @@ public final class SlurmExecutor: @unchecked Sendable {
         var lastGoodQueue = Date()
         while true {
             if isStopRequested {
+                // Following only: stop watching, the jobs are not ours to cancel.
+                if mode == .follow { return result }
                 for (i, step) in order.enumerated() {
                     if case .live(let jobId, _) = states[i] {
                         try? client.cancel([jobId])
