@@ -96,6 +96,7 @@ final class SlurmIntegrationTests: XCTestCase {
         // The dependant Slurm cancelled with the first attempt was resubmitted behind the second.
         let evaluateJobs = try XCTUnwrap(h.jobRecord(evaluate.key)).submissions
         XCTAssertEqual(evaluateJobs.last?.dependencies, [trainJobs[1].jobId])
+        XCTAssertEqual(evaluateJobs.map(\.attempt), [1, 1], "cancelled by Slurm for its input's sake: no retry used up")
         XCTAssertTrue(h.store.isCached(evaluate.key))
     }
 
