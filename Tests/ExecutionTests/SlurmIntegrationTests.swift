@@ -275,3 +275,20 @@ final class SlurmPlanScriptTests: XCTestCase {
         XCTAssertEqual(h.finishedOrder(), [first.key, second.key])
     }
 }
+
+final class SlurmMissingRecordTests: XCTestCase {
+    /// A job that COMPLETED without a record is given `recordVisibilityGrace` for the record to
+    /// appear (shared file systems lag), then counts as failed.
+    func testCompletedJobWithoutARecordFailsAfterTheGrace() throws {
+        let h = try SlurmHarness()
+        let step = try h.step("generate", behaviour: "echo 'forgot the record'; exit 0")
+        let executor = h.executor(options: SlurmOptions(retries: 0, pollInterval: 0.3))
+        executor.recordVisibilityGrace = 2
+        let started = Date()
+        let result = try executor.run([step])
+        let message = try XCTUnwrap(result.failed[step.key], "\(result)")
+        XCTAssertTrue(message.contains("COMPLETED") && message.contains("wrote no record"), message)
+        XCTAssertTrue(message.contains("forgot the record"), "the log's end is part of the message: \(message)")
+        XCTAssertGreaterThan(Date().timeIntervalSince(started), 2)
+    }
+}

@@ -39,6 +39,9 @@ public final class SlurmExecutor: @unchecked Sendable {
     /// Experiment of each step key, for job names, when a run spans several experiments
     /// (default: `experiment`).
     public var experimentNames: [String: String] = [:]
+    /// Seconds a job may show COMPLETED before its record is visible here: on a shared file system
+    /// a file written on a compute node can take a while to appear on the submitting host.
+    public var recordVisibilityGrace: Double = 30
 
     public init(store: RunnerStore, experiment: String, runner: String, options: SlurmOptions,
                 client: SlurmClient = SlurmClient(), stepCommand: [String] = ["step"],
@@ -110,6 +113,7 @@ public final class SlurmExecutor: @unchecked Sendable {
         var states = [State](repeating: .waiting(used: 0), count: order.count)
         var lastSeen: [String: SlurmJobStatus] = [:]
         var lastProgress: [String: String] = [:]
+        var completedWithoutRecord: [String: Date] = [:]
 
         // Where each step stands now: recorded, still in Slurm from an earlier apply, or to submit.
         var queue = try client.queue()
@@ -200,6 +204,11 @@ public final class SlurmExecutor: @unchecked Sendable {
                     }
                     continue
                 }
+                if status?.state == .completed, !store.isCached(step.key), (try? store.record(step.key)) == nil {
+                    let since = completedWithoutRecord[jobId] ?? Date()
+                    completedWithoutRecord[jobId] = since
+                    if Date().timeIntervalSince(since) < recordVisibilityGrace { continue }
+                }
                 if store.isCached(step.key) {
                     states[i] = .succeeded
                     result.succeeded.append(step.key)
@@ -223,17 +232,34 @@ public final class SlurmExecutor: @unchecked Sendable {
             }
         }
 
+        // Following only: a step left waiting (Slurm cancelled it for its input's sake) is not running.
+        func finish(_ result: SlurmRunResult) -> SlurmRunResult {
+            var result = result
+            for (i, step) in order.enumerated() {
+                if case .waiting = states[i], mode == .follow {
+                    result.notRunning.append(step.key)
+                    onEvent(.notRunning(key: step.key, name: step.name))
+                }
+            }
+            return result
+        }
+
         var lastGoodQueue = Date()
         while true {
             if isStopRequested {
                 // Following only: stop watching, the jobs are not ours to cancel.
-                if mode == .follow { return result }
+                if mode == .follow { return finish(result) }
                 for (i, step) in order.enumerated() {
-                    if case .live(let jobId, _) = states[i] {
+                    switch states[i] {
+                    case .live(let jobId, _):
                         try? client.cancel([jobId])
                         states[i] = .stopped
                         result.stopped.append(step.key)
                         onEvent(.stopped(key: step.key, name: step.name, jobId: jobId))
+                    case .waiting:
+                        states[i] = .stopped
+                        result.stopped.append(step.key)
+                    default: break
                     }
                 }
                 return result
@@ -246,7 +272,7 @@ public final class SlurmExecutor: @unchecked Sendable {
                 default: return false
                 }
             }
-            if !unfinished { return result }
+            if !unfinished { return finish(result) }
             wake.lock()
             if !stopRequested { _ = wake.wait(until: Date().addingTimeInterval(options.pollInterval)) }
             wake.unlock()
