@@ -2,6 +2,7 @@ import ArgumentParser
 import Execution
 import Foundation
 import Planner
+import Spec
 import Steps
 import Store
 
@@ -10,8 +11,8 @@ import Store
 struct SlurmFlags: ParsableArguments {
     enum ExecutorKind: String, ExpressibleByArgument, CaseIterable { case local, slurm }
 
-    @Option(help: "Where steps run: local processes, or Slurm jobs chained with afterok.")
-    var executor: ExecutorKind = .local
+    @Option(help: "Where steps run: local processes, or Slurm jobs chained with afterok (default: the experiment's `executor`, else local).")
+    var executor: ExecutorKind?
     @Option(help: "Slurm partition (checked with `sinfo -h -p` before anything is submitted).")
     var partition: String?
     @Option(help: "Slurm account.")
@@ -23,25 +24,42 @@ struct SlurmFlags: ParsableArguments {
     @Option(name: .customLong("sbatch-arg"), parsing: .unconditionalSingleValue,
             help: ArgumentHelp("Extra sbatch argument, repeatable: --sbatch-arg=--constraint=avx512.", valueName: "ARG"))
     var sbatchArguments: [String] = []
-    @Option(help: "How many times a failed, cancelled or timed-out Slurm job is submitted again.")
-    var retries: Int = 2
+    @Option(help: "How many times a failed, cancelled or timed-out Slurm job is submitted again (default: the experiment's, else 2).")
+    var retries: Int?
     @Option(help: ArgumentHelp("Seconds between two looks at squeue.", valueName: "SECONDS"))
     var pollInterval: Double = 2
 
     init() {}
 
-    var options: SlurmOptions {
+    /// The options from the flags alone.
+    var options: SlurmOptions { options(experiment: nil) }
+
+    /// The experiment's `executor: {slurm: …}` with the flags on top (a flag wins).
+    func options(experiment spec: SlurmSpec?) -> SlurmOptions {
         let environment = ProcessInfo.processInfo.environment
         var coreType = environment["OPENBLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0 }
         if coreType == nil, ChildEnvironment.cpuHasAVX512F() { coreType = "SkylakeX" }
-        return SlurmOptions(partition: partition, account: account, timeLimit: timeLimit, qos: qos,
-                            extraArguments: sbatchArguments, retries: retries, pollInterval: pollInterval,
+        return SlurmOptions(partition: partition ?? spec?.partition, account: account ?? spec?.account,
+                            timeLimit: timeLimit ?? spec?.time, qos: qos ?? spec?.qos,
+                            extraArguments: (spec?.extraArgs ?? []) + sbatchArguments,
+                            retries: retries ?? spec?.retries ?? 2, pollInterval: pollInterval,
                             openblasCoreType: coreType)
     }
 
+    /// Slurm when `--executor slurm`, or when the flag is absent and an experiment asks for it.
+    func usesSlurm(experiments: [LoadedExperiment]) -> Bool {
+        executor.map { $0 == .slurm } ?? (SlurmFlags.slurmSpec(of: experiments) != nil)
+    }
+
+    /// The first `executor: {slurm: …}` among the experiments.
+    static func slurmSpec(of experiments: [LoadedExperiment]) -> SlurmSpec? {
+        for loaded in experiments { if case .slurm(let spec) = loaded.experiment.executor { return spec } }
+        return nil
+    }
+
     func validate() throws {
-        if executor == .local, partition != nil || account != nil || timeLimit != nil || qos != nil || !sbatchArguments.isEmpty {
-            throw ValidationError("--partition, --account, --time, --qos and --sbatch-arg need --executor slurm")
+        if executor == .local, partition != nil || account != nil || timeLimit != nil || qos != nil || !sbatchArguments.isEmpty || retries != nil {
+            throw ValidationError("--partition, --account, --time, --qos, --sbatch-arg and --retries need --executor slurm")
         }
         do { try options.validate() } catch let error as SlurmError { throw ValidationError(error.description) }
     }
@@ -52,9 +70,9 @@ struct SlurmFlags: ParsableArguments {
 enum SlurmCLI {
     /// `runner apply --executor slurm`: runs `requests` as Slurm jobs and reports like the scheduler.
     static func apply(requests: [StepRequest], unavailable: [String: String], plan: Plan, store: RunnerStore,
-                      flags: SlurmFlags, cancellation: CancellationFlag,
+                      options: SlurmOptions, cancellation: CancellationFlag,
                       event: @escaping (SchedulerEvent) -> Void) throws -> RunSummary {
-        let executor = makeExecutor(plan: plan, store: store, options: flags.options)
+        let executor = makeExecutor(plan: plan, store: store, options: options)
         do {
             return try executor.runAsScheduler(requests, unavailable: unavailable, cancellation: cancellation,
                                                slurmEvent: { Console.error(line($0)) }, event: event)
@@ -64,10 +82,10 @@ enum SlurmCLI {
     }
 
     /// `runner plan --executor slurm`: the sbatch commands of the steps to run, as a bash script.
-    static func planScript(plan: Plan, store: URL, flags: SlurmFlags) throws -> String {
+    static func planScript(plan: Plan, store: URL, options: SlurmOptions) throws -> String {
         let requests = try plan.stepsToRun.map(request(for:))
         do {
-            return try SlurmPlanScript.render(requests, experiment: plan.experiments.joined(separator: "+"), options: flags.options,
+            return try SlurmPlanScript.render(requests, experiment: plan.experiments.joined(separator: "+"), options: options,
                                               runner: RunnerExecutable.url.path, store: store.path)
         } catch let error as SlurmError {
             throw CLIFailure(.invalidInput, "plan: \(error)")
