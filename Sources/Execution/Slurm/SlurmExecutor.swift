@@ -289,7 +289,7 @@ public final class SlurmExecutor: @unchecked Sendable {
     }
 
     /// sbatch one step and record its job id before anything else; a refusal cancels the run's other jobs.
-    private func submit(_ step: StepRequest, memoryMB: Int?, dependencies: [String], attempt: Int,
+    func submit(_ step: StepRequest, memoryMB: Int?, dependencies: [String], attempt: Int,
                         otherLiveJobs: [String]) throws -> String {
         let job = SlurmStepJob(key: step.key, name: step.name, experiment: experimentNames[step.key] ?? experiment, cores: step.cores,
                                memoryMB: memoryMB, logPath: try store.logURL(step.key).path, dependencyJobIds: dependencies)
@@ -319,7 +319,7 @@ public final class SlurmExecutor: @unchecked Sendable {
 
     /// Why a job ended without a succeeded record, for the user: the step's own error when it
     /// recorded one, else what Slurm says about the job, plus the end of its log.
-    private func describeFailure(of key: String, jobId: String, status: SlurmJobStatus?) -> String {
+    func describeFailure(of key: String, jobId: String, status: SlurmJobStatus?) -> String {
         var why: String
         if let record = try? store.record(key), record.status == .failed, let error = record.error {
             why = "job \(jobId): \(error)"
@@ -343,7 +343,7 @@ public final class SlurmExecutor: @unchecked Sendable {
     }
 
     /// The step's stdout goes to its log under Slurm: its last progress JSON line, if any.
-    private func lastProgressLine(_ key: String) -> String? {
+    func lastProgressLine(_ key: String) -> String? {
         guard let url = try? store.layout.log(key), let handle = try? FileHandle(forReadingFrom: url) else { return nil }
         defer { try? handle.close() }
         let size = (try? handle.seekToEnd()) ?? 0
