@@ -43,7 +43,10 @@ public final class LocalExecutor: StepExecutor, @unchecked Sendable {
         let process = Process()
         process.executableURL = runner
         process.arguments = ["step", request.key, "--store", storeRoot.path, "--threads", String(threads)]
-        process.environment = ChildEnvironment.make(base: environment, threads: threads, cpuHasAVX512F: avx512)
+        var childEnvironment = ChildEnvironment.make(base: environment, threads: threads, cpuHasAVX512F: avx512)
+        // The step ends itself if this process dies (see `runner step`), so no orphan outlives an apply.
+        childEnvironment["RUNNER_PARENT_PID"] = String(getpid())
+        process.environment = childEnvironment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -68,16 +68,24 @@ public final class Scheduler {
                 changed = false
                 for i in steps.indices {
                     guard case .pending = state[i] else { continue }
-                    for d in dependencies[i] {
-                        switch state[d] {
-                        case .failed: skip(i, .inputFailed(steps[d].name)); changed = true
-                        case .skipped, .stopped: skip(i, .inputNotRun(steps[d].name)); changed = true
-                        default: continue
-                        }
-                        break
+                    let blocker = dependencies[i].first { d in
+                        switch state[d] { case .failed, .skipped, .stopped: return true; default: return false }
                     }
+                    guard let d = blocker else { continue }
+                    if let why = unavailable[steps[i].key] {
+                        skip(i, .unavailable(why))   // it cannot run anyway: say so rather than blame its input
+                    } else if case .failed = state[d] {
+                        skip(i, .inputFailed(steps[d].name))
+                    } else {
+                        skip(i, .inputNotRun(steps[d].name))
+                    }
+                    changed = true
                 }
             }
+        }
+
+        func isPendingOrRunning(_ i: Int) -> Bool {
+            switch state[i] { case .pending, .running: return true; default: return false }
         }
 
         func isReady(_ i: Int) -> Bool {

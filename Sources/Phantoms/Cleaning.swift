@@ -8,7 +8,8 @@ public struct CleaningRules: Hashable, Codable, Sendable {
     public var muspRange: ClosedRange<Double>
     /// Allowed fraction of voxels with label ≥ 1.
     public var tissueCoverage: ClosedRange<Double>
-    /// (D, H, W) every phantom must have; nil accepts any size.
+    /// (D, H, W) every phantom must have; nil means the size most phantoms of the set have (ties:
+    /// the size of the lowest id), so one data set never mixes volume sizes.
     public var expectedSize: [Int]?
     /// Reject NaN / ±inf anywhere in the ground truth.
     public var requireFinite: Bool
@@ -145,17 +146,24 @@ public enum Cleaning {
                              progress: @escaping (Int) -> Void = { _ in },
                              isCancelled: @escaping () -> Bool = { false }) throws -> CleaningResult {
         let ordered = sources.sorted { $0.id < $1.id }
-        let slots = Slots<(reasons: [RejectionReason], stats: PhantomStats?, hash: ContentHash?)>(count: ordered.count)
+        let slots = Slots<Examined>(count: ordered.count)
         let done = Counter()
         try ParallelLoop.run(count: ordered.count, threads: threads, isCancelled: isCancelled) { i in
             slots[i] = examine(ordered[i], rules: rules)
             progress(done.increment())
         }
         if isCancelled() { throw CancellationError() }
+        // Without an expected size, the data set's size is the most common one among readable phantoms.
+        var sizeCounts: [[Int]: (count: Int, first: Int)] = [:]
+        for i in ordered.indices { if let size = slots[i]?.size { sizeCounts[size, default: (0, i)].count += 1 } }
+        let commonSize = rules.expectedSize ?? sizeCounts.max { ($0.value.count, -$0.value.first) < ($1.value.count, -$1.value.first) }?.key
         var result = CleaningResult(accepted: [], rejected: [], stats: [:], hashes: [:])
         var firstWithHash: [ContentHash: Int] = [:]
         for (i, source) in ordered.enumerated() {
             guard var outcome = slots[i] else { continue }
+            if let size = outcome.size, let commonSize, size != commonSize, outcome.reasons.isEmpty {
+                outcome.reasons.append(.wrongShape(dataset: PhantomIO.tissueLabelsName, found: size))
+            }
             if let hash = outcome.hash {
                 result.hashes[source.id] = hash
                 if let first = firstWithHash[hash] {
@@ -170,19 +178,26 @@ public enum Cleaning {
         return result
     }
 
-    static func examine(_ source: PhantomSource, rules: CleaningRules) -> (reasons: [RejectionReason], stats: PhantomStats?, hash: ContentHash?) {
+    struct Examined {
+        var reasons: [RejectionReason]
+        var stats: PhantomStats?
+        var hash: ContentHash?
+        var size: [Int]?
+    }
+
+    static func examine(_ source: PhantomSource, rules: CleaningRules) -> Examined {
         do {
             let phantom = try PhantomIO.read(source.url, id: source.id)
-            return (check(phantom, rules: rules), PhantomStats(phantom), ContentHash(phantom: phantom))
+            return Examined(reasons: check(phantom, rules: rules), stats: PhantomStats(phantom), hash: ContentHash(phantom: phantom), size: phantom.size)
         } catch let error as PhantomFileError {
             switch error {
-            case .unreadable(let e): return ([.unreadable(detail: e.description)], nil, nil)
-            case .missingDataset(_, let d): return ([.missingDataset(d)], nil, nil)
-            case .wrongType(_, let d, _, let f): return ([.wrongType(dataset: d, found: f)], nil, nil)
-            case .wrongShape(_, let d, _, let f): return ([.wrongShape(dataset: d, found: f)], nil, nil)
+            case .unreadable(let e): return Examined(reasons: [.unreadable(detail: e.description)])
+            case .missingDataset(_, let d): return Examined(reasons: [.missingDataset(d)])
+            case .wrongType(_, let d, _, let f): return Examined(reasons: [.wrongType(dataset: d, found: f)])
+            case .wrongShape(_, let d, _, let f): return Examined(reasons: [.wrongShape(dataset: d, found: f)])
             }
         } catch {
-            return ([.unreadable(detail: "\(error)")], nil, nil)
+            return Examined(reasons: [.unreadable(detail: "\(error)")])
         }
     }
 }

@@ -59,3 +59,9 @@ struct Hasher128 {
         ContentHash(high: SplitMix64.mix(a ^ length), low: SplitMix64.mix(b ^ (a &+ length)))
     }
 }
+
+/// The content fingerprint of one phantom (hex), for manifests and reports.
+public func phantomFingerprint(_ phantom: Phantom) -> String { ContentHash(phantom: phantom).description }
+
+/// The fingerprint of a data set (hex): its phantoms' ids and content hashes.
+public func datasetFingerprint(_ phantoms: [(id: Int, hash: ContentHash)]) -> String { ContentHash.dataset(phantoms).description }

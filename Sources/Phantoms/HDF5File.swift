@@ -203,7 +203,7 @@ public final class HDF5Dataset {
         guard rank >= 0 else { throw error("H5Sget_simple_extent_ndims") }
         var dims = [hsize_t](repeating: 0, count: Int(rank))
         guard H5Sget_simple_extent_dims(spaceHandle.id, &dims, nil) >= 0 else { throw error("H5Sget_simple_extent_dims") }
-        return dims.map { Int($0) }
+        return dims.map { Int(exactly: $0) ?? -1 }
     }
 
     /// The element type stored in the file, or nil for a type phantom files never hold (strings, compounds…).
@@ -277,6 +277,27 @@ public final class HDF5Dataset {
         guard H5Dwrite_chunk(handle.id, hid_t(H5P_DEFAULT), filterMask, &off, bytes.count, bytes.baseAddress) >= 0 else {
             throw error("H5Dwrite_chunk")
         }
+    }
+
+    /// One stored chunk exactly as on disk (still filtered), and its filter mask (bit i set = filter
+    /// i skipped). Nil when the chunk was never written.
+    public func readRawChunk(at offset: [Int]) throws -> (bytes: [UInt8], filterMask: UInt32)? {
+        var off = offset.map { hsize_t($0) }
+        var size: hsize_t = 0
+        guard H5Dget_chunk_storage_size(handle.id, &off, &size) >= 0 else { throw error("H5Dget_chunk_storage_size") }
+        guard size > 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        var mask: UInt32 = 0
+        guard H5Dread_chunk(handle.id, hid_t(H5P_DEFAULT), &off, &mask, &bytes) >= 0 else { throw error("H5Dread_chunk") }
+        return (bytes, mask)
+    }
+
+    /// True when the stored bytes are little-endian (or single bytes), i.e. raw chunks can be used as memory.
+    public func isLittleEndian() throws -> Bool {
+        let type = H5Dget_type(handle.id)
+        guard type >= 0 else { throw error("H5Dget_type") }
+        let typeHandle = HDF5Handle(type, close: H5Tclose)
+        return H5Tget_size(typeHandle.id) == 1 || H5Tget_order(typeHandle.id) == H5T_ORDER_LE
     }
 
     /// Chunk shape, or nil for a contiguous dataset.

@@ -54,6 +54,21 @@ public enum PhantomIO {
     public static let measurementNames = ["log_amplitude", "phase", "source_positions", "detector_positions", "measurement_links"]
     public static let gzipLevel = 4
 
+    /// Largest dataset read (2³⁰ elements, 4 GiB of float32): a corrupt header announcing a huge
+    /// shape is a wrong-shape error, not an allocation that takes the process down.
+    public static let maxElements = 1 << 30
+
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (product, overflow) = n.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= maxElements else { return nil }
+            n = product
+        }
+        return n
+    }
+
     public static func relativePath(id: Int) -> String { "phantom_\(id)/phantom_\(id)_scan.h5" }
 
     public static func fileURL(directory: URL, id: Int) -> URL { directory.appendingPathComponent(relativePath(id: id)) }
@@ -153,7 +168,12 @@ public enum PhantomIO {
 
     /// Reads and checks a phantom file: both datasets present, float32 / uint8, shapes (2,D,H,W)
     /// and (D,H,W). Measurement datasets with a numeric type are carried along; others are skipped.
-    public static func read(_ url: URL, id: Int? = nil) throws -> Phantom {
+    ///
+    /// Fast path: when a dataset is stored as h5py and runner write it (one deflated or raw chunk
+    /// per channel, little-endian), its chunks are fetched as stored and inflated straight into the
+    /// arrays, on up to `threads` threads at once (outside libhdf5's global lock). Any other layout is
+    /// read through libhdf5.
+    public static func read(_ url: URL, id: Int? = nil, threads: Int = 1) throws -> Phantom {
         let path = url.path
         do {
             let file = try HDF5File.open(at: url)
@@ -171,6 +191,9 @@ public enum PhantomIO {
                 throw PhantomFileError.wrongShape(path: path, dataset: groundTruthName, expected: "(2, D, H, W)", found: gtShape)
             }
             let size = Array(gtShape[1...])
+            guard elementCount(gtShape) != nil else {
+                throw PhantomFileError.wrongShape(path: path, dataset: groundTruthName, expected: "at most \(maxElements) elements", found: gtShape)
+            }
             let labels = try file.openDataset(tissueLabelsName)
             let labelType = try labels.typeDescription()
             guard labelType == HDF5ElementType.uint8.rawValue else {
@@ -182,18 +205,72 @@ public enum PhantomIO {
             }
             let n = size.reduce(1, *)
             var groundTruth = [Float](repeating: 0, count: 2 * n)
-            try groundTruth.withUnsafeMutableBytes { try gt.read(as: .float32, into: $0) }
             var tissueLabels = [UInt8](repeating: 0, count: n)
-            try tissueLabels.withUnsafeMutableBytes { try labels.read(as: .uint8, into: $0) }
+            try groundTruth.withUnsafeMutableBytes { gtBuffer in
+                try tissueLabels.withUnsafeMutableBytes { labelBuffer in
+                    let gtJobs = try chunkJobs(gt, chunk: [1] + size, count: 2, into: gtBuffer)
+                    let labelJobs = try chunkJobs(labels, chunk: size, count: 1, into: labelBuffer)
+                    if gtJobs == nil { try gt.read(as: .float32, into: gtBuffer) }
+                    if labelJobs == nil { try labels.read(as: .uint8, into: labelBuffer) }
+                    try decode((gtJobs ?? []) + (labelJobs ?? []), path: path, threads: threads)
+                }
+            }
             var measurements: [String: RawArray] = [:]
             for name in names where name != groundTruthName && name != tissueLabelsName {
                 guard let ds = try? file.openDataset(name), let type = try ds.elementType() else { continue }
+                let shape = try ds.shape()
+                guard elementCount(shape) != nil else {
+                    throw PhantomFileError.wrongShape(path: path, dataset: name, expected: "at most \(maxElements) elements", found: shape)
+                }
                 measurements[name] = RawArray(type: type, shape: try ds.shape(), bytes: try ds.readBytes(as: type))
             }
             let phantomID = id ?? phantomID(fromPath: path) ?? 0
             return Phantom(id: phantomID, size: size, groundTruth: groundTruth, tissueLabels: tissueLabels, measurements: measurements)
         } catch let e as HDF5Error {
             throw PhantomFileError.unreadable(e)
+        }
+    }
+
+    /// One chunk to decode: its stored bytes and where its elements go.
+    private struct ChunkJob {
+        let dataset: String
+        let stored: [UInt8]
+        let deflated: Bool
+        let target: UnsafeMutableRawBufferPointer
+    }
+
+    /// The stored chunks of `ds` when it has exactly `count` chunks of shape `chunk` laid out one
+    /// after another along the first axis, deflate as its only filter (or none) and little-endian
+    /// bytes; nil when the layout is anything else (then libhdf5 reads it).
+    private static func chunkJobs(_ ds: HDF5Dataset, chunk: [Int], count: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> [ChunkJob]? {
+        guard Zlib.shared != nil, try ds.chunkShape() == chunk, try ds.isLittleEndian() else { return nil }
+        let filters = try ds.filters().map(\.id)
+        guard filters.isEmpty || filters == [1] else { return nil }
+        let chunkBytes = buffer.count / count
+        var jobs: [ChunkJob] = []
+        for c in 0..<count {
+            let offset = [c * chunk[0]] + [Int](repeating: 0, count: chunk.count - 1)
+            guard let (stored, mask) = try ds.readRawChunk(at: offset) else { return nil }
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[(c * chunkBytes)..<((c + 1) * chunkBytes)])
+            jobs.append(ChunkJob(dataset: ds.name, stored: stored, deflated: !filters.isEmpty && mask & 1 == 0, target: target))
+        }
+        return jobs
+    }
+
+    private static func decode(_ jobs: [ChunkJob], path: String, threads: Int) throws {
+        guard let zlib = Zlib.shared, !jobs.isEmpty else { return }
+        try ParallelLoop.run(count: jobs.count, threads: threads) { j in
+            let job = jobs[j]
+            let ok: Bool = job.stored.withUnsafeBytes { stored in
+                if job.deflated { return zlib.inflate(stored, into: job.target) }
+                guard stored.count == job.target.count else { return false }
+                job.target.copyMemory(from: stored)
+                return true
+            }
+            guard ok else {
+                throw HDF5Error(path: path, object: job.dataset, call: job.deflated ? "inflate" : "H5Dread_chunk",
+                                detail: "chunk \(j) is corrupt (\(job.stored.count) stored bytes do not decode to \(job.target.count))")
+            }
         }
     }
 }

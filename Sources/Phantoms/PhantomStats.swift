@@ -10,10 +10,12 @@ public struct PhantomStats: Hashable, Codable, Sendable {
     public var healthyMusp: Double
     /// Fraction of voxels with label ≥ 1.
     public var tissueCoverage: Double
+    /// Voxels of the volume (D·H·W).
+    public var voxels: Int
 
-    public init(tumourCount: Int, tumourVolume: Int, healthyMua: Double, healthyMusp: Double, tissueCoverage: Double) {
+    public init(tumourCount: Int, tumourVolume: Int, healthyMua: Double, healthyMusp: Double, tissueCoverage: Double, voxels: Int) {
         self.tumourCount = tumourCount; self.tumourVolume = tumourVolume
-        self.healthyMua = healthyMua; self.healthyMusp = healthyMusp; self.tissueCoverage = tissueCoverage
+        self.healthyMua = healthyMua; self.healthyMusp = healthyMusp; self.tissueCoverage = tissueCoverage; self.voxels = voxels
     }
 
     public init(_ phantom: Phantom) {
@@ -35,6 +37,6 @@ public struct PhantomStats: Hashable, Codable, Sendable {
         self.init(tumourCount: present[2...].filter { $0 }.count, tumourVolume: tumour,
                   healthyMua: healthy > 0 ? sumMua / Double(healthy) : 0,
                   healthyMusp: healthy > 0 ? sumMusp / Double(healthy) : 0,
-                  tissueCoverage: n > 0 ? Double(tissue) / Double(n) : 0)
+                  tissueCoverage: n > 0 ? Double(tissue) / Double(n) : 0, voxels: n)
     }
 }

@@ -23,10 +23,10 @@ public enum StratifyKey: String, Codable, CaseIterable, Sendable {
     /// Tumour count is discrete already; the others are binned.
     public var isBinned: Bool { self != .tumourCount }
 
-    func value(_ s: PhantomStats, voxels: Int) -> Double {
+    func value(_ s: PhantomStats) -> Double {
         switch self {
         case .tumourCount: return Double(s.tumourCount)
-        case .tumourVolume: return voxels > 0 ? Double(s.tumourVolume) / Double(voxels) : 0
+        case .tumourVolume: return s.voxels > 0 ? Double(s.tumourVolume) / Double(s.voxels) : 0
         case .healthyMua: return s.healthyMua
         case .healthyMusp: return s.healthyMusp
         case .tissueCoverage: return s.tissueCoverage
@@ -88,7 +88,7 @@ public enum Stratify {
     /// Splits `stats` (id → statistics) by `config`. Within each stratum the part sizes are the
     /// largest-remainder allocation of its size by the ratios (so each is within ±1 of the exact
     /// target), and which phantoms go where is a seeded shuffle of the stratum's ids.
-    public static func split(_ stats: [Int: PhantomStats], voxels: Int, config: SplitConfig) throws -> Split {
+    public static func split(_ stats: [Int: PhantomStats], config: SplitConfig) throws -> Split {
         guard config.parts.count == config.ratios.count, !config.parts.isEmpty else {
             throw SplitError(description: "split: \(config.parts.count) parts but \(config.ratios.count) ratios")
         }
@@ -106,7 +106,7 @@ public enum Stratify {
                 edges[key] = e
             case .quantiles(let n):
                 guard n >= 1 else { throw SplitError(description: "split: \(key.rawValue) needs at least 1 bin (got \(n))") }
-                let values = stats.values.map { key.value($0, voxels: voxels) }.sorted()
+                let values = stats.values.map { key.value($0) }.sorted()
                 var e: [Double] = []
                 for i in 1..<max(n, 1) where !values.isEmpty {
                     let q = values[min(values.count - 1, i * values.count / n)]
@@ -120,7 +120,7 @@ public enum Stratify {
         var groups: [[Int]: [Int]] = [:]
         for (id, s) in stats {
             let bins = config.stratifyBy.map { key in
-                let v = key.value(s, voxels: voxels)
+                let v = key.value(s)
                 guard key.isBinned, let e = edges[key] else { return Int(v) }
                 return e.filter { v >= $0 }.count
             }

@@ -56,19 +56,18 @@ public struct ExperimentGraph: Sendable, Hashable {
 
         for variant in experiment.variants {
             let data = try builder.dataSteps(variant, directories: directories)
-            let trainParams = try StepParams.train(variant, seed: 0, experiment: experiment.name)
+            let trainSections = try StepParams.trainSections(variant, experiment: experiment.name)
             let evaluateParams = try StepParams.evaluate(variant, experiment: experiment.name)
             let trainWork = data.counts.trainWorkload(variant)
             let evaluateWork = data.counts.evaluateWorkload(variant)
             for seed in try StepParams.seeds(variant, experiment: experiment.name) {
-                var params = trainParams
-                if case .object(var fields) = params { fields["seed"] = .number(Double(seed)); params = .object(fields) }
+                let train = StepParams.train(trainSections, seed: seed)
                 let trainName = "train[\(variant.name), seed \(seed)]"
-                let trainKey = builder.add(.train, name: trainName, params: params,
+                let trainKey = builder.add(.train, name: trainName, params: train.params, paramsText: train.text,
                                            inputs: ["data": data.clean, "split": data.split],
                                            variant: variant.name, seed: seed, work: trainWork)
                 let evaluateName = "evaluate[\(variant.name), seed \(seed)]"
-                let evaluateKey = builder.add(.evaluate, name: evaluateName, params: evaluateParams,
+                let evaluateKey = builder.add(.evaluate, name: evaluateName, params: evaluateParams.value, paramsText: evaluateParams.text,
                                               inputs: ["model": trainKey, "data": data.clean, "split": data.split],
                                               variant: variant.name, seed: seed, work: evaluateWork)
                 reportInputs[trainName] = trainKey
@@ -92,8 +91,8 @@ struct DataCounts {
     var ratios: (train: Double, val: Double, test: Double)
 
     func trainWorkload(_ v: VariantInput) -> Workload {
-        let epochs = v.config[path: "training.epochs"].flatMap(\.numberValue) ?? 50
-        let channels = Int(v.config[path: "model.base_channels"].flatMap(\.numberValue) ?? 16)
+        let epochs = v.value(at: "training.epochs").flatMap(\.numberValue) ?? 50
+        let channels = Int(v.value(at: "model.base_channels").flatMap(\.numberValue) ?? 16)
         let nTrain = phantoms * ratios.train, nVal = phantoms * ratios.val
         let forward = CostModel.forwardFLOPs(size: size, baseChannels: channels)
         // Per training sample-epoch: forward + backward, plus its share of the validation passes.
@@ -102,7 +101,7 @@ struct DataCounts {
     }
 
     func evaluateWorkload(_ v: VariantInput) -> Workload {
-        let channels = Int(v.config[path: "model.base_channels"].flatMap(\.numberValue) ?? 16)
+        let channels = Int(v.value(at: "model.base_channels").flatMap(\.numberValue) ?? 16)
         return Workload(units: phantoms * ratios.test, unit: "sample@\(size)^3/\(channels)ch",
                         flopsPerUnit: CostModel.forwardFLOPs(size: size, baseChannels: channels))
     }
@@ -127,7 +126,18 @@ struct Builder {
 
     struct DataKeys { var clean: String; var split: String; var counts: DataCounts }
 
+    /// Data keys by the canonical text of the `data` section: variants with equal data
+    /// configurations (the usual case) compute them once.
+    private var dataMemo: [String: DataKeys] = [:]
+
     mutating func dataSteps(_ v: VariantInput, directories: [String: DirectoryFingerprint]) throws -> DataKeys {
+        if let text = v.sections["data"]?.text, let known = dataMemo[text] { return known }
+        let keys = try computeDataSteps(v, directories: directories)
+        if let text = v.sections["data"]?.text { dataMemo[text] = keys }
+        return keys
+    }
+
+    private mutating func computeDataSteps(_ v: VariantInput, directories: [String: DirectoryFingerprint]) throws -> DataKeys {
         let sourceKey: String
         var counts: DataCounts
         switch try StepParams.source(v, experiment: experiment) {
@@ -160,10 +170,11 @@ struct Builder {
         return DataKeys(clean: cleanKey, split: splitKey, counts: counts)
     }
 
-    /// Adds a step unless one with the same key exists; returns the key.
-    mutating func add(_ kind: PlanStepKind, name: String, params: JSONValue, inputs: [String: String],
+    /// Adds a step unless one with the same key exists; returns the key. `paramsText` is the
+    /// params' canonical text when the caller has it.
+    mutating func add(_ kind: PlanStepKind, name: String, params: JSONValue, paramsText: String? = nil, inputs: [String: String],
                       variant: String?, seed: Int?, work: Workload) -> String {
-        let key = ContentKey.compute(kind: kind, params: params, inputs: inputs)
+        let key = ContentKey.compute(kind: kind, paramsText: paramsText ?? params.canonicalText, inputs: inputs)
         if index[key] != nil { return key }
         index[key] = steps.count
         let isData = kind < .train

@@ -6,13 +6,15 @@ import Store
 /// `PlanInputs.load(paths:)` gathers them from disk; `Planner.plan` is a pure function of them.
 public struct PlanInputs: Sendable, Hashable {
     public var experiments: [ExperimentInput]
+    /// The experiment files named on the command line, in order (what `load(paths:)` re-reads).
+    public var files: [String]
     /// Every file the experiments were read from (`extends` included), in reading order.
     public var sources: [SourceDigest]
     /// Data directory (as written in the spec, after the loader resolved it) → listing fingerprint.
     public var directories: [String: DirectoryFingerprint]
 
-    public init(experiments: [ExperimentInput], sources: [SourceDigest], directories: [String: DirectoryFingerprint] = [:]) {
-        self.experiments = experiments; self.sources = sources; self.directories = directories
+    public init(experiments: [ExperimentInput], files: [String], sources: [SourceDigest], directories: [String: DirectoryFingerprint] = [:]) {
+        self.experiments = experiments; self.files = files; self.sources = sources; self.directories = directories
     }
 }
 
@@ -26,16 +28,47 @@ public struct ExperimentInput: Sendable, Hashable {
     }
 }
 
-/// One variant: its name, the dotted-key overrides that made it, and the resolved experiment
-/// (the JSON encoding of `Spec.Experiment`, snake_case keys).
+/// One variant: its name, the dotted-key overrides that made it, and the top-level sections of
+/// the resolved experiment (the JSON encoding of `Spec.Experiment`'s `data`, `model`, `loss`,
+/// `optimizer`, `schedule`, `training`, `evaluate`, `seeds`; YAML key names), each with its
+/// canonical text computed once — variants share equal sections, so keys are composed from
+/// these texts instead of re-encoding every step's parameters.
 public struct VariantInput: Sendable, Hashable {
     public var name: String
     public var overrides: JSONValue
-    public var config: JSONValue
+    public var sections: [String: CanonicalJSON]
 
-    public init(name: String, overrides: JSONValue = .object([:]), config: JSONValue) {
-        self.name = name; self.overrides = overrides; self.config = config
+    public init(name: String, overrides: JSONValue = .object([:]), sections: [String: CanonicalJSON]) {
+        self.name = name; self.overrides = overrides; self.sections = sections
     }
+
+    /// Splits a whole resolved experiment tree into its top-level sections.
+    public init(name: String, overrides: JSONValue = .object([:]), config: JSONValue) {
+        var sections: [String: CanonicalJSON] = [:]
+        if case .object(let fields) = config { for (key, value) in fields { sections[key] = CanonicalJSON(value) } }
+        self.init(name: name, overrides: overrides, sections: sections)
+    }
+
+    /// The value at a dotted path (`data.split.seed`), if present.
+    public func value(at path: String) -> JSONValue? {
+        let parts = path.split(separator: ".", maxSplits: 1)
+        guard let first = parts.first, let head = sections[String(first)] else { return nil }
+        return parts.count == 1 ? head.value : head.value[path: String(parts[1])]
+    }
+}
+
+/// A JSON value with its canonical text (`JSONValue.canonicalText`), computed once.
+public struct CanonicalJSON: Sendable, Hashable {
+    public let value: JSONValue
+    public let text: String
+
+    public init(_ value: JSONValue) {
+        self.value = value
+        self.text = value.canonicalText
+    }
+
+    public static func == (a: CanonicalJSON, b: CanonicalJSON) -> Bool { a.text == b.text }
+    public func hash(into hasher: inout Hasher) { hasher.combine(text) }
 }
 
 /// A file the plan was made from, with the SHA-256 of its bytes.

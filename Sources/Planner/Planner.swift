@@ -17,6 +17,7 @@ public enum Planner {
 
         var throughput: [PlanStepKind: ThroughputRecord?] = [:]
         for kind in PlanStepKind.allCases { throughput[kind] = try store.throughput(kind: kind.rawValue, host: host) }
+        var presence = StorePresence(store)
         var steps: [PlannedStep] = []
         var index: [String: Int] = [:]
         var succeededKeys = Set<String>()
@@ -24,13 +25,14 @@ public enum Planner {
 
         for graph in graphs {
             for step in graph.steps {
-                let lastKey = try store.lastKey(experiment: graph.experiment, name: step.name)
+                let lastKey = presence.mayHaveName(experiment: graph.experiment, name: step.name)
+                    ? try store.lastKey(experiment: graph.experiment, name: step.name) : nil
                 lastKeys[graph.experiment + "/" + step.name] = lastKey.map(JSONValue.string) ?? .null
                 if let existing = index[step.key] {
                     steps[existing].alsoNamed.append(StepName(experiment: graph.experiment, name: step.name))
                     continue
                 }
-                let succeeded = store.isCached(step.key)
+                let succeeded = presence.mayHaveStep(step.key) && store.isCached(step.key)
                 if succeeded { succeededKeys.insert(step.key) }
                 let (status, why) = succeeded ? (PlanStepStatus.cached, []) : try classify(step, lastKey: lastKey, store: store)
                 index[step.key] = steps.count
@@ -43,7 +45,7 @@ public enum Planner {
             "succeeded": .array(succeededKeys.sorted().map(JSONValue.string)),
             "names": .object(lastKeys),
         ])
-        return Plan(experiments: inputs.experiments.map(\.name), sources: inputs.sources, dataDirectories: inputs.directories,
+        return Plan(experiments: inputs.experiments.map(\.name), experimentFiles: inputs.files, sources: inputs.sources, dataDirectories: inputs.directories,
                     storeFingerprint: Digest.sha256(fingerprint.canonicalData), cores: cores, host: host, steps: steps)
     }
 

@@ -11,7 +11,7 @@ enum StepParams {
     }
 
     static func source(_ v: VariantInput, experiment: String) throws -> Source {
-        guard case .object(let fields)? = v.config[path: "data.source"] else {
+        guard case .object(let fields)? = v.value(at: "data.source") else {
             throw PlannerError.missingSection(experiment: experiment, variant: v.name, path: "data.source", expected: "an object with `synthetic` or `hdf5`")
         }
         if let synthetic = fields["synthetic"].map(unwrapEnumPayload), case .object = synthetic {
@@ -31,7 +31,7 @@ enum StepParams {
     }
 
     static func section(_ v: VariantInput, _ path: String, experiment: String) throws -> JSONValue {
-        guard let value = v.config[path: path] else {
+        guard let value = v.value(at: path) else {
             throw PlannerError.missingSection(experiment: experiment, variant: v.name, path: path, expected: "present")
         }
         return value
@@ -54,29 +54,45 @@ enum StepParams {
     /// Sections of the training step; `seed` is the replicate's seed.
     static let trainSections = ["model", "loss", "optimizer", "schedule", "training"]
 
-    static func train(_ v: VariantInput, seed: Int, experiment: String) throws -> JSONValue {
-        var fields: [String: JSONValue] = ["seed": .number(Double(seed))]
-        for name in trainSections { fields[name] = try section(v, name, experiment: experiment) }
-        return .object(fields)
+    /// The train step's sections, checked present once per variant.
+    static func trainSections(_ v: VariantInput, experiment: String) throws -> [(key: String, section: CanonicalJSON)] {
+        try trainSections.map { name in
+            guard let section = v.sections[name] else {
+                throw PlannerError.missingSection(experiment: experiment, variant: v.name, path: name, expected: "present")
+            }
+            return (name, section)
+        }
+    }
+
+    /// `{model, loss, optimizer, schedule, training, seed}` and its canonical text, composed from
+    /// the sections' texts.
+    static func train(_ sections: [(key: String, section: CanonicalJSON)], seed: Int) -> (params: JSONValue, text: String) {
+        let seedValue = JSONValue.number(Double(seed))
+        var fields: [String: JSONValue] = ["seed": seedValue]
+        var texts: [(key: String, text: String)] = [("seed", seedValue.canonicalText)]
+        for (name, section) in sections {
+            fields[name] = section.value
+            texts.append((name, section.text))
+        }
+        return (.object(fields), ContentKey.objectText(texts))
     }
 
     /// The whole `evaluate` section (split, metrics, data_range, checkpoint): gate thresholds
     /// live in the top-level `gate`, which no step reads, so nothing needs removing here.
-    static func evaluate(_ v: VariantInput, experiment: String) throws -> JSONValue {
-        let section = try section(v, "evaluate", experiment: experiment)
-        guard case .object = section else {
+    static func evaluate(_ v: VariantInput, experiment: String) throws -> CanonicalJSON {
+        guard let section = v.sections["evaluate"], case .object = section.value else {
             throw PlannerError.missingSection(experiment: experiment, variant: v.name, path: "evaluate", expected: "an object")
         }
         return section
     }
 
     static func metrics(_ v: VariantInput) -> [JSONValue] {
-        if case .array(let items)? = v.config[path: "evaluate.metrics"] { return items }
+        if case .array(let items)? = v.value(at: "evaluate.metrics") { return items }
         return []
     }
 
     static func seeds(_ v: VariantInput, experiment: String) throws -> [Int] {
-        guard case .array(let items)? = v.config[path: "seeds"], !items.isEmpty else {
+        guard case .array(let items)? = v.value(at: "seeds"), !items.isEmpty else {
             throw PlannerError.missingSection(experiment: experiment, variant: v.name, path: "seeds", expected: "a non-empty list of integers")
         }
         var seen = Set<Int>(), out: [Int] = []

@@ -12,13 +12,19 @@ public func runPhantomsBenchmarks(threads: Int = 2, count: Int = 200, referenceC
     defer { try? FileManager.default.removeItem(at: scratch) }
     let generator = PhantomGenerator(size: 64, seed: 7)
 
+    /// CPU seconds (user + system) of this process, all threads.
+    func cpuNow() -> Double {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
     func seconds(_ body: () throws -> Void) rethrows -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         try body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
     /// Runs the reference in `processes` processes at once (count split between them); phantoms/s over the wall time.
-    func reference(_ mode: String, processes: Int, count: Int, extra: [String] = []) throws -> Double {
+    func reference(_ mode: String, processes: Int, count: Int, extra: [String] = []) throws -> (rate: Double, cpu: Double) {
         var launched: [(Process, Pipe)] = []
         let wall = try seconds {
             for p in 0..<processes {
@@ -39,26 +45,41 @@ public func runPhantomsBenchmarks(threads: Int = 2, count: Int = 200, referenceC
             throw StepBenchError("reference \(mode) failed with status \(process.terminationStatus)")
         }
         // Each process also times itself, excluding interpreter start-up; use its own rate when alone.
-        if processes == 1, let data = try launched[0].1.fileHandleForReading.readToEnd(),
-           let json = try JSONSerialization.jsonObject(with: data) as? [String: Any], let rate = json["per_second"] as? Double {
-            return rate
+        var cpu = 0.0, ownRate: Double?
+        for (_, pipe) in launched {
+            if let data = try pipe.fileHandleForReading.readToEnd(), let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                cpu += (json["cpu_seconds_each"] as? Double ?? 0) / Double(processes)
+                if processes == 1 { ownRate = json["per_second"] as? Double }
+            }
         }
-        return Double(count / processes * processes) / wall
+        return (ownRate ?? Double(count / processes * processes) / wall, cpu)
     }
 
     // runner: generation only (parallel over phantoms, results dropped).
     _ = generator.phantom(0)
+    var cpu0 = cpuNow()
     let genTime = try seconds { try ParallelLoop.run(count: count, threads: threads) { _ = generator.phantom($0) } }
     let genRate = Double(count) / genTime
+    let genCPU = (cpuNow() - cpu0) / Double(count)
+    cpu0 = cpuNow()
     // runner: generation + deflate + write.
     let out = scratch.appendingPathComponent("runner")
     let writeTime = try seconds { try PhantomBatch.generate(generator, ids: 0..<count, to: out, threads: threads) }
     let writeRate = Double(count) / writeTime
+    let writeCPU = (cpuNow() - cpu0) / Double(count)
     let fileBytes = (try FileManager.default.attributesOfItem(atPath: PhantomIO.fileURL(directory: out, id: 0).path)[.size] as? Int) ?? 0
+    // Where generate + write spends its time: deflating (parallel) vs libhdf5 + file system.
+    let phantoms = (0..<min(count, 60)).map(generator.phantom)
+    let slots = EncodedSlots(count: phantoms.count)
+    let deflateTime = try seconds { try ParallelLoop.run(count: phantoms.count, threads: threads) { slots.set($0, PhantomIO.encode(phantoms[$0])) } }
+    let storeDir = scratch.appendingPathComponent("store-only")
+    let storeTime = try seconds { try ParallelLoop.run(count: phantoms.count, threads: threads) { try PhantomIO.write(slots.get($0), to: storeDir) } }
     // runner: read one phantom (best of 30), the same file h5py reads below.
     let sample = PhantomIO.fileURL(directory: out, id: 3)
     var readBest = Double.infinity
-    for _ in 0..<30 { readBest = min(readBest, try seconds { _ = try PhantomIO.read(sample) }) }
+    cpu0 = cpuNow()
+    for _ in 0..<30 { readBest = min(readBest, try seconds { _ = try PhantomIO.read(sample, threads: threads) }) }
+    let readCPU = (cpuNow() - cpu0) / 30
 
     let npGen1 = try reference("generate", processes: 1, count: referenceCount)
     let npGen2 = try reference("generate", processes: threads, count: referenceCount)
@@ -73,11 +94,30 @@ public func runPhantomsBenchmarks(threads: Int = 2, count: Int = 200, referenceC
     }
     print("phantoms (64³, runner on \(threads) threads, \(count) phantoms; reference \(referenceCount) phantoms; file \(fileBytes / 1024) kB)")
     print("benchmark".padding(toLength: 34, withPad: " ", startingAt: 0) + "    runner    reference   ratio  reference                 target")
-    print(row("generate", genRate, npGen1, "NumPy, 1 process", "≥ 5×"))
-    print(row("generate", genRate, npGen2, "NumPy, \(threads) processes", ""))
-    print(row("generate + write (gzip 4)", writeRate, npWrite1, "NumPy + h5py, 1 process", "≥ 3×"))
-    print(row("generate + write (gzip 4)", writeRate, npWrite2, "NumPy + h5py, \(threads) processes", ""))
-    print(row("read one phantom", 1 / readBest, h5pyRead, "h5py", "≥ 1×"))
+    print(row("generate", genRate, npGen1.rate, "NumPy, 1 process", "≥ 5×"))
+    print(row("generate", genRate, npGen2.rate, "NumPy, \(threads) processes", ""))
+    print(row("generate + write (gzip 4)", writeRate, npWrite1.rate, "NumPy + h5py, 1 process", "≥ 3×"))
+    print(row("generate + write (gzip 4)", writeRate, npWrite2.rate, "NumPy + h5py, \(threads) processes", ""))
+    print("  of which: deflate \(String(format: "%.1f", Double(phantoms.count) / deflateTime))/s, libhdf5 + files \(String(format: "%.1f", Double(phantoms.count) / storeTime))/s (runner, \(threads) threads)")
+    print(row("read one phantom", 1 / readBest, h5pyRead.rate, "h5py", "≥ 1×"))
+    // CPU time per phantom does not depend on what else the machine runs; the projection assumes
+    // runner's threads scale perfectly on idle cores (generation and deflate are independent per phantom).
+    print("CPU time per phantom (load-independent)   runner  reference  reference/runner  projected ratio on \(threads) idle cores")
+    func cpuRow(_ name: String, _ ours: Double, _ theirs: Double, parallel: Bool) -> String {
+        name.padding(toLength: 34, withPad: " ", startingAt: 0)
+            + String(format: "%7.2f ms %8.2f ms %12.2f× %22.2f×", ours * 1e3, theirs * 1e3, theirs / ours, theirs / ours * (parallel ? Double(threads) : 1))
+    }
+    print(cpuRow("generate", genCPU, npGen1.cpu, parallel: true))
+    print(cpuRow("generate + write (gzip 4)", writeCPU, npWrite1.cpu, parallel: true))
+    print(cpuRow("read one phantom", readCPU, h5pyRead.cpu, parallel: false))
+}
+
+final class EncodedSlots: @unchecked Sendable {
+    private var items: [PhantomIO.Encoded?]
+    private let lock = NSLock()
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ e: PhantomIO.Encoded) { lock.lock(); items[i] = e; lock.unlock() }
+    func get(_ i: Int) -> PhantomIO.Encoded { lock.lock(); defer { lock.unlock() }; return items[i]! }
 }
 
 struct StepBenchError: Error, CustomStringConvertible {

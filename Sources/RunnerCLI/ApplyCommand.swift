@@ -30,6 +30,8 @@ struct ApplyCommand: ParsableCommand {
     var files: [String]
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Core budget for all steps together (default: all cores of this machine).") var cores: Int?
+    @Option(name: .customLong("train-cores"), help: ArgumentHelp("Cores of one training step (default: the budget).", valueName: "N"))
+    var trainCores: Int?
     @Flag var failureMode: FailureMode = .keepGoing
     @Flag(help: "Fail at once when another apply holds the store lock, instead of waiting.") var noWait = false
     @Flag(help: "One JSON object per line instead of the human display.") var json = false
@@ -37,6 +39,7 @@ struct ApplyCommand: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("give experiment files or a saved plan (plan.json)") }
         if let cores, cores < 1 { throw ValidationError("--cores must be at least 1 (got \(cores))") }
+        if let trainCores, trainCores < 1 { throw ValidationError("--train-cores must be at least 1 (got \(trainCores))") }
     }
 
     func run() throws {
@@ -53,8 +56,15 @@ struct ApplyCommand: ParsableCommand {
         let store = try storeOptions.open()
         let cancellation = CancellationFlag()
         var interrupts = 0
+        let locked = AtomicFlag()
         let trap = SignalTrap { sig in
             interrupts += 1
+            if !locked.isSet {
+                // Still waiting for the lock: nothing of ours runs yet.
+                Console.error("\(SignalTrap.name(sig)): stopped waiting for the store lock; nothing was run")
+                Foundation.exit(RunnerExit.interrupted.rawValue)
+            }
+            // Asked twice: leave now. Our steps end themselves when we are gone; the lock is taken over next time.
             if interrupts > 1 { Foundation.exit(RunnerExit.interrupted.rawValue) }
             view.interrupted(signal: SignalTrap.name(sig))
             cancellation.cancel()
@@ -67,17 +77,17 @@ struct ApplyCommand: ParsableCommand {
                 case .waiting(let holder): view.waiting(for: holder)
                 case .tookOverStale(let holder): view.tookOverStaleLock(holder)
                 }
-                if cancellation.isCancelled { Foundation.exit(RunnerExit.interrupted.rawValue) }
             }
         } catch let error as StoreError {
             if case .lockHeld = error { throw CLIFailure(.invalidInput, "apply: \(error)") }
             throw CLIFailure(.invalidInput, "apply: cannot lock the store: \(error)")
         }
         defer { try? lock.release() }
+        locked.set()
 
         let plan: Plan
         do {
-            let current = try Planner.plan(inputs, store: store, cores: CoreBudget(total: budget), host: HostIdentity.current.name)
+            let current = try Planner.plan(inputs, store: store, cores: CoreBudget(total: budget, train: trainCores), host: HostIdentity.current.name)
             if let saved {
                 let reasons = saved.staleness(comparedWith: current)
                 if !reasons.isEmpty {
@@ -104,12 +114,14 @@ struct ApplyCommand: ParsableCommand {
             guard let kind = StepKind(rawValue: step.kind.rawValue) else {
                 throw CLIFailure(.invalidInput, "apply: step \(step.name) has kind '\(step.kind.rawValue)', unknown to this runner")
             }
-            let request = StepRequest(key: step.key, kind: kind, name: step.name, params: step.params,
+            // Names are unique within an experiment; with several experiments, say whose step it is.
+            let name = plan.experiments.count > 1 ? "\(step.experiment)/\(step.name)" : step.name
+            let request = StepRequest(key: step.key, kind: kind, name: name, params: step.params,
                                       inputs: step.inputs, cores: step.cores)
             if let why = registry.unavailableReason(kind) {
                 unavailable[step.key] = why
             } else {
-                try store.writeRequest(StepRequestRecord(key: step.key, kind: kind.rawValue, name: step.name,
+                try store.writeRequest(StepRequestRecord(key: step.key, kind: kind.rawValue, name: name,
                                                          params: step.params, inputs: step.inputs, cores: step.cores))
             }
             requests.append(request)
@@ -124,9 +136,14 @@ struct ApplyCommand: ParsableCommand {
                                   policy: failureMode == .failFast ? .failFast : .keepGoing)
         let executor = LocalExecutor(runner: RunnerExecutable.url, storeRoot: store.root, coreBudget: budget)
         let host = HostIdentity.current.name
+        var failedLogs: [(String, String)] = []
         let summary = scheduler.run(executor: executor, cancellation: cancellation) { event in
             view.event(event)
+            if case let .failed(request, _, log) = event {
+                failedLogs.append((request.key, log ?? store.root.appendingPathComponent("steps/\(request.key)/log.txt").path))
+            }
             if case let .finished(request, duration) = event, let step = byKey[request.key] {
+                if let record = try? store.record(request.key) { view.details(request, summary: record.output.summary) }
                 try? recordNames(of: [step], in: store)
                 if step.work.units > 0, duration > 0 {
                     _ = try? store.recordThroughput(kind: step.kind.rawValue, host: host, unit: step.work.unit,
@@ -138,10 +155,15 @@ struct ApplyCommand: ParsableCommand {
         for (key, reason) in summary.skipped {
             if case .unavailable(let why) = reason, let step = byKey[key] { unavailableSteps.append((step, why)) }
         }
-        unavailableSteps.sort { $0.0.name < $1.0.name }
+        let order = Dictionary(plan.steps.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { a, _ in a })
+        unavailableSteps.sort { order[$0.0.key, default: 0] < order[$1.0.key, default: 0] }
 
-        let exit: RunnerExit = summary.cancelled ? .interrupted : !summary.failed.isEmpty ? .stepFailed : .success
+        // Success: every step that could run here ran; steps of kinds not implemented yet are listed, not failures.
+        let notRun = summary.skipped.values.contains { if case .unavailable = $0 { return false } else { return true } }
+        let exit: RunnerExit = summary.cancelled ? .interrupted
+            : (!summary.failed.isEmpty || !summary.stopped.isEmpty || notRun) ? .stepFailed : .success
         view.finished(ApplyReport(summary: summary, steps: byKey, cached: cachedCount, unavailable: unavailableSteps,
+                                  names: Dictionary(requests.map { ($0.key, $0.name) }, uniquingKeysWith: { a, _ in a }), failedLogs: failedLogs,
                                   elapsed: wallClock.now() - began, exit: exit))
         if exit != .success { throw ExitCode(exit.rawValue) }
     }

@@ -44,22 +44,11 @@ enum ExperimentLoading {
         }
     }
 
-    /// The inputs a saved plan was made from, read again now. The plan lists every file it read
-    /// (named files and the files they extend); the named ones are those no other file extends.
+    /// The inputs a saved plan was made from, read again now from the files it names.
     static func inputs(for plan: Plan) throws -> PlanInputs {
-        let paths = plan.sources.map(\.path)
-        var byPath: [String: LoadedExperiment] = [:]
-        var extended = Set<String>()
-        for path in paths where byPath[path] == nil {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw CLIFailure(.invalidInput, "apply: the saved plan is stale; run `runner plan` again:\n  - \(path) is gone")
-            }
-            let loaded = try load(paths: [path])[0]
-            byPath[path] = loaded
-            extended.formUnion(loaded.sources.dropFirst().map(\.path))
+        for path in plan.experimentFiles where !FileManager.default.fileExists(atPath: path) {
+            throw CLIFailure(.invalidInput, "apply: the saved plan is stale; run `runner plan` again:\n  - \(path) is gone")
         }
-        var seen = Set<String>()
-        let named = paths.filter { !extended.contains($0) && seen.insert($0).inserted }
-        return try gather(named.compactMap { byPath[$0] })
+        return try inputs(paths: plan.experimentFiles)
     }
 }

@@ -23,6 +23,7 @@ struct StepCommand: ParsableCommand {
             stop.set()
         }
         defer { withExtendedLifetime(trap) {} }
+        ParentWatch.start()
         let threads = max(1, self.threads ?? Int(ProcessInfo.processInfo.environment["RUNNER_THREADS"] ?? "") ?? 1)
         let entry = StepEntry(runnerVersion: RunnerVersion.current)
         let outcome: StepEntryOutcome
@@ -42,6 +43,25 @@ struct StepCommand: ParsableCommand {
             throw CLIFailure(.stepFailed, message)
         case .stopped:
             throw CLIFailure(.interrupted, "step \(key) stopped on request; the next apply runs it again")
+        }
+    }
+}
+
+/// A step started by a local apply ends itself when that apply dies (SIGKILL leaves no chance to
+/// stop it), so an orphan never races the next apply for the same step. It dies the way a crash
+/// does: its incomplete marker stays, no record is written, the next apply runs it again.
+/// The executor passes its pid in RUNNER_PARENT_PID; under Slurm there is no such parent.
+enum ParentWatch {
+    static let variable = "RUNNER_PARENT_PID"
+
+    static func start() {
+        guard let text = ProcessInfo.processInfo.environment[variable], let parent = Int32(text) else { return }
+        if getppid() != parent { kill(getpid(), SIGKILL) }
+        Thread.detachNewThread {
+            while true {
+                usleep(100_000)
+                if getppid() != parent { kill(getpid(), SIGKILL) }
+            }
         }
     }
 }

@@ -36,7 +36,7 @@ enum Expansion {
     static let sectionKeys: Set<String> = ["matrix", "ablate", "variants"]
     /// Keys that cannot be overridden per variant (they describe the experiment, not a variant).
     static let fixedKeys: Set<String> = ["name", "description", "extends", "matrix", "ablate", "variants", "executor"]
-    static let maxVariants = 100_000
+    static let maxVariants = 10_000
 
     /// The variants the document declares; `baseline` alone when it declares none.
     static func plans(for root: SourceNode, reader: Reader) -> [VariantPlan] {

@@ -41,13 +41,22 @@ struct ExperimentDecoder {
     }
 
     private func crossChecks(_ e: Experiment, _ f: Fields) {
-        if e.evaluate.split == .test, e.data.split.ratios.test == 0 {
-            reader.report(.invalid("evaluate.split", "evaluate.split is test but data.split.ratios.test is 0",
-                                   at: f["evaluate"]?["split"]?.location ?? f["evaluate"]?.location ?? f.location))
+        let ratios = f["data"]?["split"]?["ratios"]
+        for (split, ratio) in [(EvaluationSplit.test, e.data.split.ratios.test), (.val, e.data.split.ratios.val)]
+        where e.evaluate.split == split && ratio == 0 {
+            let place = ratios?[split.rawValue]?.location ?? f["evaluate"]?["split"]?.location ?? f.location
+            reader.report(.invalid("evaluate.split",
+                                   "evaluate.split is \(split.rawValue) but data.split.ratios.\(split.rawValue) is 0",
+                                   at: place))
         }
-        if e.evaluate.split == .val, e.data.split.ratios.val == 0 {
-            reader.report(.invalid("evaluate.split", "evaluate.split is val but data.split.ratios.val is 0",
-                                   at: f["evaluate"]?["split"]?.location ?? f["evaluate"]?.location ?? f.location))
+        if e.data.split.ratios.val == 0 {
+            let watched = [e.training.earlyStopping.enabled ? "training.early_stopping" : nil,
+                           e.schedule.kind == .plateau ? "schedule (plateau)" : nil].compactMap { $0 }
+            if !watched.isEmpty {
+                reader.report(.invalid("data.split.ratios.val",
+                                       "data.split.ratios.val is 0 but \(watched.joined(separator: " and ")) "
+                                       + (watched.count > 1 ? "need" : "needs") + " validation metrics", at: ratios?["val"]?.location ?? f.location))
+            }
         }
     }
 
@@ -321,7 +330,7 @@ struct ExperimentDecoder {
             case .constant: return .constant
             case .plateau: return .plateau(PlateauSchedule())
             case .onecycle: return .onecycle(OneCycleSchedule())
-            case .cosine: return .cosine(CosineSchedule())
+            case .cosine: return .cosine(CosineSchedule(warmupEpochs: min(CosineSchedule().warmupEpochs, epochs - 1)))
             case .phases:
                 reader.report(.missingKey("schedule.phases", at: node.location))
                 return .default
@@ -380,8 +389,8 @@ struct ExperimentDecoder {
                     reader.report(.outOfRange(f.path("warmup_epochs"), requirement: "< training.epochs (\(epochs))",
                                               got: String(w), at: n.location))
                 }
-            } else if f["warmup_epochs"] == nil, c.warmupEpochs >= epochs {
-                c.warmupEpochs = 0
+            } else if f["warmup_epochs"] == nil {
+                c.warmupEpochs = min(c.warmupEpochs, epochs - 1)
             }
             reader.number(f, "warmup_start_factor", &c.warmupStartFactor, Bounds(lo: 0, loInclusive: false, hi: 1))
             reader.number(f, "min_lr", &c.minLR, .nonNegative)

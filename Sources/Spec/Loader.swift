@@ -41,7 +41,7 @@ public enum ExperimentLoader {
         let base = decoder.decode(document)
         var diagnostics = files.diagnostics + planReader.diagnostics + baseReader.diagnostics
         // Errors in the document would repeat in every variant: report them once, stop there.
-        guard diagnostics.isEmpty else { throw SpecError(diagnostics: diagnostics, sources: files.texts) }
+        guard baseReader.diagnostics.isEmpty else { throw SpecError(diagnostics: diagnostics, sources: files.texts) }
 
         var variants: [Variant] = []
         variants.reserveCapacity(plans.count)

@@ -111,6 +111,12 @@ final class Reader {
 
     func integer(_ node: SourceNode, _ path: String, _ bounds: Bounds = .any) -> Int? {
         guard let x = node.int else {
+            if let s = node.scalar, s.plain, node.double != nil,
+               s.text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy({ $0.isASCII && $0.isNumber }) {
+                report(.outOfRange(path, requirement: "an integer of at most 18 digits", got: node.scalar!.text,
+                                   at: node.location))
+                return nil
+            }
             let got = node.double != nil ? "\(node.scalar!.text), not a whole number" : node.shortDescription
             report(.wrongType(path, expected: "an integer", got: got, at: node.location))
             return nil

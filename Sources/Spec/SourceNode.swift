@@ -211,10 +211,31 @@ enum SourceTree {
         case .mapping(let map):
             var entries: [SourceNode.Entry] = []
             var seen: Set<String> = []
+            // YAML merge keys (`<<: *defaults`): keys written in the mapping itself win.
+            let explicit = Set(map.compactMap { k, _ -> String? in
+                guard case .scalar(let ks) = k, !isMergeKey(ks) else { return nil }
+                return ks.string
+            })
             for (k, v) in map {
                 budget -= 1
                 if budget < 0 { return nil }
                 let keyLoc = location(k.mark, file)
+                if case .scalar(let ks) = k, isMergeKey(ks) {
+                    guard let merged = convert(v, file: file, path: path, budget: &budget, diagnostics: &diagnostics)
+                    else { return nil }
+                    let sources = merged.items ?? [merged]
+                    for source in sources {
+                        guard let more = source.entries else {
+                            diagnostics.append(.invalid(path, "'<<' merges mappings only (got \(source.shortDescription))",
+                                                        at: source.location))
+                            continue
+                        }
+                        for e in more where !explicit.contains(e.key) && seen.insert(e.key).inserted {
+                            entries.append(e)
+                        }
+                    }
+                    continue
+                }
                 guard case .scalar(let ks) = k else {
                     diagnostics.append(.invalid(path, "mapping keys must be plain words (got a \(k.isMapping ? "mapping" : "list") as a key)", at: keyLoc))
                     continue
@@ -234,6 +255,10 @@ enum SourceTree {
             diagnostics.append(.syntax("undefined alias '\(a.anchor.rawValue)'", at: loc))
             return nil
         }
+    }
+
+    private static func isMergeKey(_ s: Node.Scalar) -> Bool {
+        s.string == "<<" && (s.style == .plain || s.style == .any)
     }
 
     private static func diagnostic(for error: YamlError, file: String, text: String) -> Diagnostic {

@@ -22,10 +22,29 @@ public struct StepEntry {
     public var identity: HostIdentity
     public var runnerVersion: String
     public var now: () -> Date
+    /// Whether a pid is alive on this host (injected by tests).
+    public var isAlive: (Int32) -> Bool = HostIdentity.isProcessAlive
+    /// How long to wait for another live attempt of the same step on this host to end (an orphan of
+    /// a killed apply ends itself within a fraction of a second).
+    public var otherAttemptTimeout: TimeInterval = 10
 
     public init(registry: StepRegistry = .standard, identity: HostIdentity = .current,
                 runnerVersion: String, now: @escaping () -> Date = Date.init) {
         self.registry = registry; self.identity = identity; self.runnerVersion = runnerVersion; self.now = now
+    }
+
+    /// Two processes must never run one step at once (they would share its output directory).
+    /// A marker of a live process on this host means another attempt is still running: wait for
+    /// it to end, then take over; a marker of a dead process is a crash and is simply replaced.
+    private func waitForOtherAttempt(key: String, store: RunnerStore) throws {
+        let deadline = Date().addingTimeInterval(otherAttemptTimeout)
+        while let marker = try? store.incompleteMarker(key), marker.host == identity.name,
+              marker.pid != identity.pid, isAlive(marker.pid) {
+            if Date() >= deadline {
+                throw StepError("step \(key) is already running as pid \(marker.pid) on \(marker.host) since \(marker.started); not starting it twice")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
     }
 
     /// Runs the step `key` of the store at `storeRoot`.
@@ -48,6 +67,7 @@ public struct StepEntry {
         let request = StepRequest(key: key, kind: kind, name: stored.name, params: stored.params,
                                   inputs: stored.inputs, cores: stored.cores)
 
+        try waitForOtherAttempt(key: key, store: store)
         let started = now()
         try store.markIncomplete(key: key, host: identity.name, pid: identity.pid, started: started)
         let logPath = "steps/\(key)/log.txt"

@@ -124,3 +124,35 @@ public struct GateResult: Codable, Hashable, Sendable {
         self.metric = metric; self.comparison = comparison; self.threshold = threshold; self.value = value; self.passed = passed
     }
 }
+
+extension HostDescription {
+    /// Instruction-set flags worth recording for the numeric kernels.
+    public static let relevantFlags: Set<String> = [
+        "sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq",
+        "avx512cd", "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve",
+    ]
+
+    /// Describes this machine from `/proc/cpuinfo` and `/etc/os-release` (fields it cannot
+    /// read are "unknown"); the BLAS description and thread count come from the caller.
+    public static func detect(threads: Int, blas: BLASDescription,
+                              cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+                              osRelease: String? = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) -> HostDescription {
+        var model = "unknown"
+        var flags: [String] = []
+        for line in (cpuinfo ?? "").split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { continue }
+            if model == "unknown", parts[0] == "model name" || parts[0] == "Model" { model = parts[1] }
+            if flags.isEmpty, parts[0] == "flags" || parts[0] == "Features" {
+                flags = parts[1].split(separator: " ").map(String.init).filter { relevantFlags.contains($0) }.sorted()
+            }
+        }
+        var os = "unknown"
+        for line in (osRelease ?? "").split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
+            os = String(line.dropFirst("PRETTY_NAME=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return HostDescription(hostname: HostIdentity.current.name, cpuModel: model,
+                               cores: ProcessInfo.processInfo.activeProcessorCount, instructionSets: flags,
+                               blas: blas, threads: threads, operatingSystem: os)
+    }
+}

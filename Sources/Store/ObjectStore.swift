@@ -109,7 +109,7 @@ public final class ObjectStore: @unchecked Sendable {
     public func allDigests() throws -> [String] {
         var out: [String] = []
         for prefix in try FileOps.list(root.path).sorted() where prefix.utf8.count == 2 {
-            for rest in try FileOps.list(root.appendingPathComponent(prefix).path) {
+            for rest in try FileOps.list(root.appendingPathComponent(prefix, isDirectory: true).path) {
                 let digest = prefix + rest
                 if Digest.isValid(digest) { out.append(digest) }
             }
@@ -119,7 +119,7 @@ public final class ObjectStore: @unchecked Sendable {
 
     /// Files left in `objects/tmp/` by writers that were killed (or are still writing).
     public func temporaryFiles() throws -> [URL] {
-        try FileOps.list(temporaryDirectory.path).sorted().map { temporaryDirectory.appendingPathComponent($0) }
+        try FileOps.list(temporaryDirectory.path).sorted().map { temporaryDirectory.appendingPathComponent($0, isDirectory: false) }
     }
 
     /// Removes an object (verify --repair, gc). Absent is not an error.
@@ -158,7 +158,7 @@ public final class ObjectWriter {
     init(store: ObjectStore) throws {
         self.store = store
         try FileOps.makeDirectory(store.temporaryDirectory.path)
-        temporaryPath = store.temporaryDirectory.appendingPathComponent(FileOps.temporaryName(for: "object")).path
+        temporaryPath = store.temporaryDirectory.appendingPathComponent(FileOps.temporaryName(for: "object"), isDirectory: false).path
         file = try PosixFile(creatingExclusivelyAt: temporaryPath, mode: 0o644)
     }
 

@@ -119,6 +119,20 @@ enum FileOps {
         if !parent.isEmpty { try syncDirectory(parent) }
     }
 
+    /// A whole (small) file's bytes; `nil` when it does not exist.
+    static func readFile(_ path: String) throws -> Data? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw StoreError.io(path: path, operation: "open", reason: errnoText())
+        }
+        let file = PosixFile(fd: fd, path: path)
+        defer { file.close() }
+        var data = Data()
+        try file.readChunks(size: 64 << 10) { data.append(contentsOf: $0) }
+        return data
+    }
+
     static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0

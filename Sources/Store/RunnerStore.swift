@@ -28,11 +28,21 @@ public final class RunnerStore: StoreReader, @unchecked Sendable {
     }
 
     /// Written by the step process when it starts; present afterwards only if it crashed.
+    /// When host and pid are this process's, its process token is recorded too.
     @discardableResult
     public func markIncomplete(key: String, host: String, pid: Int32, started: Date) throws -> IncompleteMarker {
-        let marker = IncompleteMarker(key: key, host: host, pid: pid, started: started)
+        let me = HostIdentity.current
+        let token = host == me.name && pid == me.pid ? HostIdentity.processToken(pid) : nil
+        let marker = IncompleteMarker(key: key, host: host, pid: pid, started: started, process: token)
         try StoreJSON.write(marker, to: layout.incomplete(key))
         return marker
+    }
+
+    /// The marker for this process on this host.
+    @discardableResult
+    public func markIncomplete(key: String, started: Date) throws -> IncompleteMarker {
+        let me = HostIdentity.current
+        return try markIncomplete(key: key, host: me.name, pid: me.pid, started: started)
     }
 
     /// Removes the incomplete marker (after `writeRecord`, or when repairing). Absent is fine.
@@ -115,9 +125,9 @@ public final class RunnerStore: StoreReader, @unchecked Sendable {
     public func nameEntries() throws -> [(url: URL, entry: NameIndexEntry?)] {
         var out: [(URL, NameIndexEntry?)] = []
         for experiment in try FileOps.list(layout.names.path).sorted() where !FileOps.isTemporaryName(experiment) {
-            let dir = layout.names.appendingPathComponent(experiment)
+            let dir = layout.names.appendingPathComponent(experiment, isDirectory: true)
             for file in try FileOps.list(dir.path).sorted() where file.hasSuffix(".json") && !FileOps.isTemporaryName(file) {
-                let url = dir.appendingPathComponent(file)
+                let url = dir.appendingPathComponent(file, isDirectory: false)
                 out.append((url, try? StoreJSON.read(NameIndexEntry.self, at: url)))
             }
         }
@@ -136,7 +146,7 @@ public final class RunnerStore: StoreReader, @unchecked Sendable {
         }
         let url = layout.throughputRecord(kind: kind, host: host)
         try FileOps.makeDirectory(url.deletingLastPathComponent().path)
-        return try FileOps.withFileLock(url.deletingLastPathComponent().appendingPathComponent(".lock").path) {
+        return try FileOps.withFileLock(url.deletingLastPathComponent().appendingPathComponent(".lock", isDirectory: false).path) {
             var record = (try? StoreJSON.read(ThroughputRecord.self, at: url)) ?? nil
             if var r = record, r.unit == unit {
                 let totalSeconds = r.secondsPerUnit * r.units + seconds
@@ -189,15 +199,15 @@ public final class RunnerStore: StoreReader, @unchecked Sendable {
     /// Temporary files of unfinished atomic writes anywhere in the store, with their writer.
     public func temporaryFiles() throws -> [URL] {
         var dirs = [layout.root, layout.steps, layout.names, layout.runs, layout.throughput, objects.temporaryDirectory]
-        for key in try stepKeys() { dirs.append(layout.steps.appendingPathComponent(key)) }
+        for key in try stepKeys() { dirs.append(layout.steps.appendingPathComponent(key, isDirectory: true)) }
         for sub in [layout.names, layout.runs, layout.throughput] {
-            for name in try FileOps.list(sub.path) where !FileOps.isTemporaryName(name) { dirs.append(sub.appendingPathComponent(name)) }
+            for name in try FileOps.list(sub.path) where !FileOps.isTemporaryName(name) { dirs.append(sub.appendingPathComponent(name, isDirectory: true)) }
         }
         var out: [URL] = []
         for dir in dirs {
             let all = dir == objects.temporaryDirectory
             for name in try FileOps.list(dir.path) where all || FileOps.isTemporaryName(name) {
-                out.append(dir.appendingPathComponent(name))
+                out.append(dir.appendingPathComponent(name, isDirectory: false))
             }
         }
         return out

@@ -59,15 +59,18 @@ public struct IncompleteMarker: Codable, Hashable, Sendable {
     public var host: String
     public var pid: Int32
     public var started: Date
+    /// `HostIdentity.processToken` of the writer, when known: tells it from a later process with the same pid.
+    public var process: String?
 
-    public init(key: String, host: String, pid: Int32, started: Date) {
-        self.key = key; self.host = host; self.pid = pid; self.started = StoreTime.normalized(started)
+    public init(key: String, host: String, pid: Int32, started: Date, process: String? = nil) {
+        self.key = key; self.host = host; self.pid = pid; self.started = StoreTime.normalized(started); self.process = process
     }
 
     /// Judged from `host`: a marker is stale when it was written on this host by a
     /// process that no longer exists. A marker from another host cannot be judged here.
-    public func isStale(on host: String, isAlive: (Int32) -> Bool = HostIdentity.isProcessAlive) -> Bool {
-        self.host == host && !isAlive(pid)
+    public func isStale(on host: String, isAlive: (Int32) -> Bool = HostIdentity.isProcessAlive,
+                        processToken: (Int32) -> String? = HostIdentity.processToken) -> Bool {
+        self.host == host && HostIdentity.isGone(pid: pid, token: process, isAlive: isAlive, processToken: processToken)
     }
 }
 

@@ -30,13 +30,19 @@ public enum StoreJSON {
 
     /// Reads and decodes a store file; `nil` when the file does not exist.
     static func read<T: Decodable>(_ type: T.Type, at url: URL) throws -> T? {
+        try read(T.self, atPath: url.path)
+    }
+
+    static func read<T: Decodable>(_ type: T.Type, atPath path: String) throws -> T? {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            if !FileOps.exists(url.path) { return nil }
-            throw StoreError.unreadable(path: url.path, reason: error.localizedDescription)
+        do {
+            guard let d = try FileOps.readFile(path) else { return nil }
+            data = d
+        } catch StoreError.io(_, _, let reason) {
+            throw StoreError.unreadable(path: path, reason: reason)
         }
         do { return try decode(T.self, from: data) } catch {
-            throw StoreError.unreadable(path: url.path, reason: describe(error))
+            throw StoreError.unreadable(path: path, reason: describe(error))
         }
     }
 

@@ -9,9 +9,12 @@ public struct LockInfo: Codable, Hashable, Sendable {
     public var started: Date
     /// The command line that took it (e.g. `runner apply experiments/x.yaml`).
     public var command: String
+    /// `HostIdentity.processToken` of the holder, when known: tells it from a later process with the same pid.
+    public var process: String?
 
-    public init(id: String, host: String, pid: Int32, started: Date, command: String) {
+    public init(id: String, host: String, pid: Int32, started: Date, command: String, process: String? = nil) {
         self.id = id; self.host = host; self.pid = pid; self.started = StoreTime.normalized(started); self.command = command
+        self.process = process
     }
 
     /// "lock 3f2a9c1b7d4e: pid 4242 on node-7 since 2026-11-27T23:40:00.000Z (runner apply x.yaml)".
@@ -52,14 +55,16 @@ public struct StoreLock {
     /// How to wait between polls (injected so tests control time).
     public var sleep: (TimeInterval) -> Void
     public var isAlive: (Int32) -> Bool
+    public var processToken: (Int32) -> String?
     /// Longest interval between polls; polling starts at 10 ms and doubles up to it.
     public var maxPollInterval: TimeInterval
 
     public init(storeRoot: URL, identity: HostIdentity = .current, clock: @escaping () -> Date = Date.init,
                 sleep: @escaping (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) },
-                isAlive: @escaping (Int32) -> Bool = HostIdentity.isProcessAlive, maxPollInterval: TimeInterval = 0.5) {
+                isAlive: @escaping (Int32) -> Bool = HostIdentity.isProcessAlive,
+                processToken: @escaping (Int32) -> String? = HostIdentity.processToken, maxPollInterval: TimeInterval = 0.5) {
         self.url = StoreLayout(root: storeRoot).lock
-        self.identity = identity; self.clock = clock; self.sleep = sleep; self.isAlive = isAlive
+        self.identity = identity; self.clock = clock; self.sleep = sleep; self.isAlive = isAlive; self.processToken = processToken
         self.maxPollInterval = maxPollInterval
     }
 
@@ -69,15 +74,19 @@ public struct StoreLock {
         let start = clock()
         var interval = min(0.01, maxPollInterval)
         var lastReported: String?
+        let token = processToken(identity.pid)
         while true {
-            let info = LockInfo(id: id, host: identity.name, pid: identity.pid, started: clock(), command: command)
+            let info = LockInfo(id: id, host: identity.name, pid: identity.pid, started: clock(), command: command, process: token)
             if try create(info) { return LockHandle(info: info, url: url) }
             guard let holder = try StoreLock.readHolder(at: url) else { continue }   // released meanwhile: retry now
-            if holder.host == identity.name, holder.pid != identity.pid, !isAlive(holder.pid) {
+            // Held by this very process (same pid, and same start time when both are known)?
+            let sameProcess = holder.host == identity.name && holder.pid == identity.pid
+                && (holder.process == nil || token == nil || holder.process == token)
+            if holder.host == identity.name, !sameProcess,
+               HostIdentity.isGone(pid: holder.pid, token: holder.process, isAlive: isAlive, processToken: processToken) {
                 if try removeIfStill(holder) { onEvent(.tookOverStale(holder)) }
                 continue
             }
-            let sameProcess = holder.host == identity.name && holder.pid == identity.pid
             switch wait {
             case .noWait:
                 throw StoreError.lockHeld(holder)

@@ -30,35 +30,34 @@ public struct StoreSnapshot: StoreReader, Sendable {
     private struct StatusOnly: Decodable { var status: StepStatus }
 
     public func isCached(_ key: String) -> Bool {
-        guard let url = try? layout.record(key), let data = try? Data(contentsOf: url),
+        guard let path = try? layout.stepPath(key, "record.json"), let data = try? FileOps.readFile(path),
               let status = try? JSONDecoder().decode(StatusOnly.self, from: data) else { return false }
         return status.status == .succeeded
     }
 
     public func record(_ key: String) throws -> StepRecord? {
-        guard let record = try StoreJSON.read(StepRecord.self, at: layout.record(key)) else { return nil }
-        guard record.key == key else {
-            throw StoreError.unreadable(path: try layout.record(key).path, reason: "record is for key \(record.key)")
-        }
+        let path = try layout.stepPath(key, "record.json")
+        guard let record = try StoreJSON.read(StepRecord.self, atPath: path) else { return nil }
+        guard record.key == key else { throw StoreError.unreadable(path: path, reason: "record is for key \(record.key)") }
         return record
     }
 
     public func request(_ key: String) throws -> StepRequestRecord? {
-        try StoreJSON.read(StepRequestRecord.self, at: layout.request(key))
+        try StoreJSON.read(StepRequestRecord.self, atPath: layout.stepPath(key, "request.json"))
     }
 
     public func lastKey(experiment: String, name: String) throws -> String? {
-        try StoreJSON.read(NameIndexEntry.self, at: layout.nameEntry(experiment: experiment, name: name))?.key
+        try StoreJSON.read(NameIndexEntry.self, atPath: layout.nameEntryPath(experiment: experiment, name: name))?.key
     }
 
     public func incompleteMarker(_ key: String) throws -> IncompleteMarker? {
-        try StoreJSON.read(IncompleteMarker.self, at: layout.incomplete(key))
+        try StoreJSON.read(IncompleteMarker.self, atPath: layout.stepPath(key, "incomplete.json"))
     }
 
     public func throughput(kind: String) throws -> [ThroughputRecord] {
         var out: [ThroughputRecord] = []
         for host in try FileOps.list(layout.throughput.path) where !FileOps.isTemporaryName(host) {
-            let url = layout.throughput.appendingPathComponent(host).appendingPathComponent(StoreLayout.fileName(kind) + ".json")
+            let url = layout.throughput.appendingPathComponent(host, isDirectory: true).appendingPathComponent(StoreLayout.fileName(kind) + ".json", isDirectory: false)
             if let record = try StoreJSON.read(ThroughputRecord.self, at: url) { out.append(record) }
         }
         return out.sorted { ($0.samples, $1.host) > ($1.samples, $0.host) }

@@ -62,7 +62,8 @@ public struct RepairResult: Codable, Hashable, Sendable {
 public enum StoreVerifier {
     /// Reads the whole store (every object is hashed again, ignoring the per-process cache).
     public static func verify(_ store: RunnerStore, host: String = HostIdentity.current.name,
-                              isAlive: (Int32) -> Bool = HostIdentity.isProcessAlive) throws -> VerifyReport {
+                              isAlive: (Int32) -> Bool = HostIdentity.isProcessAlive,
+                              processToken: (Int32) -> String? = HostIdentity.processToken) throws -> VerifyReport {
         var report = VerifyReport()
         var corrupt = Set<String>()
         for digest in try store.objects.allDigests() {
@@ -112,7 +113,7 @@ public enum StoreVerifier {
                     continue
                 }
                 if marker.host != host { report.otherHostIncomplete.append(marker) }
-                else if marker.isStale(on: host, isAlive: isAlive) { report.staleIncomplete.append(marker) }
+                else if marker.isStale(on: host, isAlive: isAlive, processToken: processToken) { report.staleIncomplete.append(marker) }
             }
         }
         report.brokenRecords = Array(Set(report.brokenRecords)).sorted()

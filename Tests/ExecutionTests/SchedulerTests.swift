@@ -104,8 +104,16 @@ final class SchedulerTests: XCTestCase {
                                                     "k-evaluate": "not implemented yet: evaluation arrives with issue 4"])
         XCTAssertEqual(r.events, ["start split", "finish split 1.0",
                                   "skip train: not implemented yet: training arrives with issue 4",
-                                  "skip evaluate: not run: input train did not run"])
+                                  "skip evaluate: not implemented yet: evaluation arrives with issue 4"])
         XCTAssertEqual(r.executor.launched, ["split"])
+    }
+
+    func testAnUnavailableStepAfterAFailureStillSaysWhyItCannotRun() {
+        let steps = [step("split"), step("train", ["split"], kind: .train), step("other")]
+        let r = run(steps, cores: 1, unavailable: ["k-train": "not implemented yet"]) { executor, _ in
+            executor.scripts["split"] = .init(duration: 1, outcome: .failed(message: "x", logPath: nil))
+        }
+        XCTAssertEqual(r.events, ["start split", "fail split: x", "skip train: not implemented yet", "start other", "finish other 1.0"])
     }
 
     func testInputsOutsideTheRunCountAsDone() {

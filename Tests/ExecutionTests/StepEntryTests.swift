@@ -161,3 +161,24 @@ final class StepRegistryTests: XCTestCase {
         XCTAssertEqual(registry.unavailableReason(.train), "not implemented yet: training arrives with issue 4")
     }
 }
+
+final class StepEntryConcurrencyTests: XCTestCase {
+    func testAStepRunningInAnotherLiveProcessIsNotStartedTwice() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("step-twice-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try RunnerStore(root: root)
+        try store.writeRequest(StepRequestRecord(key: "a", kind: "train", name: "train", params: .object([:]), inputs: [:], cores: 1))
+        // A marker of this very test process, seen from an entry with another pid: "alive elsewhere".
+        try store.markIncomplete(key: "a", host: "h", pid: getpid(), started: Date())
+        var entry = StepEntry(registry: StepRegistry([]), identity: HostIdentity(name: "h", pid: 1), runnerVersion: "t")
+        entry.otherAttemptTimeout = 0
+        XCTAssertThrowsError(try entry.run(key: "a", storeRoot: root, threads: 1, progress: { _ in }, isCancelled: { false })) { error in
+            XCTAssertTrue("\(error)".contains("already running as pid \(getpid())"), "\(error)")
+        }
+        // A crashed attempt (dead pid) is simply replaced.
+        entry.isAlive = { _ in false }
+        guard case .failed = try entry.run(key: "a", storeRoot: root, threads: 1, progress: { _ in }, isCancelled: { false }) else {
+            return XCTFail("the dead attempt's marker must not block the step")
+        }
+    }
+}

@@ -48,16 +48,18 @@ final class CleaningTests: XCTestCase {
         var mislabelled = generator.phantom(18)
         mislabelled.groundTruth[airIndex(mislabelled)] = 0.01
         mislabelled.groundTruth[n + tissueIndex(mislabelled)] = 0
-        // 19: a copy of phantom 1 under another id.
+        // 19: a copy of phantom 1 under another id; 20: a valid phantom of another size than the rest.
         var copy = good[1]; copy.id = 19
-        for p in [nan, hot, sparse, mislabelled, copy] { try PhantomIO.write(p, to: dir) }
+        var other = PhantomGenerator(size: 64, seed: 21).phantom(20)
+        other.id = 20
+        for p in [nan, hot, sparse, mislabelled, copy, other] { try PhantomIO.write(p, to: dir) }
 
-        let sources = (Array(0..<3) + Array(10...19)).map { PhantomSource(id: $0, url: PhantomIO.fileURL(directory: dir, id: $0)) }
+        let sources = (Array(0..<3) + Array(10...20)).map { PhantomSource(id: $0, url: PhantomIO.fileURL(directory: dir, id: $0)) }
         for threads in [1, 2] {
             let result = try Cleaning.clean(sources, rules: CleaningRules(), threads: threads)
             XCTAssertEqual(result.accepted, [0, 1, 2])
             let reasons = Dictionary(uniqueKeysWithValues: result.rejected.map { ($0.id, $0.reasons) })
-            XCTAssertEqual(reasons.keys.sorted(), Array(10...19))
+            XCTAssertEqual(reasons.keys.sorted(), Array(10...20))
             XCTAssertEqual(reasons[10]?.map(\.code), ["unreadable"])
             XCTAssertEqual(reasons[11]?.map(\.code), ["unreadable"])
             XCTAssertEqual(reasons[12], [.missingDataset("tissue_labels")])
@@ -69,8 +71,9 @@ final class CleaningTests: XCTestCase {
             XCTAssertEqual(reasons[17]?.map(\.code), ["tissue_coverage"])
             XCTAssertEqual(reasons[18], [.inconsistentLabels(airWithValues: 1, tissueWithZero: 1)])
             XCTAssertEqual(reasons[19], [.duplicate(of: 1)])
+            XCTAssertEqual(reasons[20], [.wrongShape(dataset: "tissue_labels", found: [64, 64, 64])])
             XCTAssertEqual(result.reasonCounts["unreadable"], 2)
-            XCTAssertEqual(result.stats.keys.sorted(), [0, 1, 2, 15, 16, 17, 18, 19])
+            XCTAssertEqual(result.stats.keys.sorted(), [0, 1, 2, 15, 16, 17, 18, 19, 20])
             XCTAssertEqual(result.hashes[19], result.hashes[1])
             XCTAssertNotEqual(result.hashes[0], result.hashes[1])
         }

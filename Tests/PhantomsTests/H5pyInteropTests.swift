@@ -85,4 +85,32 @@ final class H5pyInteropTests: XCTestCase {
         let p = try PhantomIO.read(PhantomIO.fileURL(directory: dir, id: 1))
         XCTAssertEqual(try PhantomIO.read(PhantomIO.write(p, to: again)), p)
     }
+
+    func testOtherLayoutsWrittenByH5pyAreReadToo() throws {
+        // Auto chunking + shuffle + gzip, big-endian floats, contiguous labels, float64 extra dataset:
+        // none of these is the fast path's layout; all must read to the same values.
+        let dir = try temporaryDirectory(self)
+        let script = """
+        import sys, json, h5py, numpy as np
+        rng = np.random.default_rng(3)
+        lab = (rng.random((32, 32, 32)) < 0.3).astype(np.uint8)
+        gt = np.stack([lab * 0.005, lab * 0.9]).astype(np.float32)
+        with h5py.File(sys.argv[1] + "/a.h5", "w") as f:
+            f.create_dataset("ground_truth", data=gt, chunks=True, shuffle=True, compression="gzip")
+            f.create_dataset("tissue_labels", data=lab)
+        with h5py.File(sys.argv[1] + "/b.h5", "w") as f:
+            f.create_dataset("ground_truth", data=gt.astype(">f4"), chunks=(1, 32, 32, 32), compression="gzip")
+            f.create_dataset("tissue_labels", data=lab, chunks=(32, 32, 32))
+        print(json.dumps({"sum": float(gt.astype(np.float64).sum()), "labels": int(lab.sum())}))
+        """
+        let expected = try JSONSerialization.jsonObject(with: Data(try runPython(script, [dir.path]).utf8)) as! [String: Any]
+        for name in ["a.h5", "b.h5"] {
+            for threads in [1, 2] {
+                let p = try PhantomIO.read(dir.appendingPathComponent(name), id: 1, threads: threads)
+                XCTAssertEqual(p.groundTruth.reduce(0.0) { $0 + Double($1) }, expected["sum"] as! Double, accuracy: 1e-6, name)
+                XCTAssertEqual(p.tissueLabels.reduce(0) { $0 + Int($1) }, expected["labels"] as? Int, name)
+                XCTAssertEqual(Cleaning.check(p, rules: CleaningRules(tissueCoverage: 0.2...0.4)), [], name)
+            }
+        }
+    }
 }

@@ -10,8 +10,8 @@ final class PhantomIOTests: XCTestCase {
         phantom.measurements["measurement_links"] = RawArray(type: .int32, shape: [4], bytes: [Int32(1), 2, 3, -4].flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) })
         let url = try PhantomIO.write(phantom, to: dir)
         XCTAssertEqual(url.path, dir.appendingPathComponent("phantom_7/phantom_7_scan.h5").path)
-        let back = try PhantomIO.read(url)
-        XCTAssertEqual(back, phantom)
+        XCTAssertEqual(try PhantomIO.read(url), phantom)
+        XCTAssertEqual(try PhantomIO.read(url, threads: 3), phantom)
         // Nothing but the file itself is left in the phantom's folder (the temporary name was renamed).
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path), ["phantom_7_scan.h5"])
     }
@@ -65,6 +65,20 @@ final class PhantomIOTests: XCTestCase {
         XCTAssertThrowsError(try PhantomIO.read(corruptURL)) { error in
             guard case PhantomFileError.unreadable(let e) = error else { return XCTFail("\(error)") }
             XCTAssertFalse(e.call.isEmpty)
+        }
+    }
+
+    func testAHugeDeclaredShapeIsAnErrorNotAnAllocation() throws {
+        let dir = try temporaryDirectory(self)
+        let url = dir.appendingPathComponent("huge.h5")
+        let file = try HDF5File.create(at: url)
+        _ = try file.createDataset("ground_truth", type: .float32, shape: [2, 1 << 20, 1 << 20, 1 << 20], chunk: [1, 16, 16, 16], gzipLevel: 4)
+        _ = try file.createDataset("tissue_labels", type: .uint8, shape: [1 << 20, 1 << 20, 1 << 20], chunk: [16, 16, 16], gzipLevel: 4)
+        try file.flush()
+        XCTAssertThrowsError(try PhantomIO.read(url)) { error in
+            guard case PhantomFileError.wrongShape(_, let dataset, _, let found) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(dataset, "ground_truth")
+            XCTAssertEqual(found, [2, 1 << 20, 1 << 20, 1 << 20])
         }
     }
 

@@ -37,6 +37,24 @@ final class JSONValueTests: XCTestCase {
         XCTAssertEqual(try JSONValue(jsonData: value.canonicalData), value)
     }
 
+    func testEncodingAndDecodingTypedValues() throws {
+        struct Params: Codable, Equatable { var lr: Double; var layers: [Int]; var name: String? }
+        let params = Params(lr: 0.001, layers: [16, 32], name: nil)
+        let value = try JSONValue(encoding: params)
+        XCTAssertEqual(value.canonicalText, #"{"layers":[16,32],"lr":0.001}"#)
+        XCTAssertEqual(try value.decode(Params.self), params)
+        XCTAssertThrowsError(try JSONValue.string("x").decode(Params.self))
+        XCTAssertThrowsError(try JSONValue(jsonData: Data("{".utf8)))
+    }
+
+    func testCanonicalTextHashesEquallyForEqualMeaning() throws {
+        let a = try JSONValue(jsonData: Data(#"{"lr": 1.0e-3, "epochs": 10.0, "tags": ["a", "b"]}"#.utf8))
+        let b = try JSONValue(jsonData: Data(#"{"tags":["a","b"],"epochs":10,"lr":0.001}"#.utf8))
+        XCTAssertEqual(Digest.sha256(a.canonicalData), Digest.sha256(b.canonicalData))
+        let c = try JSONValue(jsonData: Data(#"{"tags":["b","a"],"epochs":10,"lr":0.001}"#.utf8))
+        XCTAssertNotEqual(Digest.sha256(a.canonicalData), Digest.sha256(c.canonicalData), "array order is meaning")
+    }
+
     func testDottedPathLookup() {
         let v = JSONValue.object(["optimizer": .object(["lr": .number(1e-4)])])
         XCTAssertEqual(v[path: "optimizer.lr"], .number(1e-4))

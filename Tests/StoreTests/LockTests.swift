@@ -134,6 +134,51 @@ final class LockTests: XCTestCase {
         XCTAssertNil(try StoreLock(storeRoot: root).holder())
     }
 
+    /// A live process with the holder's pid that started at another time (or in another
+    /// boot) is not the holder: pids are recycled, after a reboot especially.
+    func testRecycledPidDoesNotKeepALockAlive() throws {
+        #if os(Linux)
+        let root = try makeTemporaryDirectory(self)
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        try sleeper.run()
+        defer { sleeper.terminate(); sleeper.waitUntilExit() }
+        let pid = sleeper.processIdentifier
+        let realToken = try XCTUnwrap(HostIdentity.processToken(pid))
+        XCTAssertEqual(HostIdentity.processToken(pid), realToken, "stable for one process")
+        XCTAssertNotEqual(HostIdentity.processToken(getpid()), realToken)
+        let lock = StoreLock(storeRoot: root)
+        func plant(token: String?) throws {
+            let info = LockInfo(id: "0123456789ab", host: HostIdentity.current.name, pid: pid, started: Date(), command: "old", process: token)
+            try StoreJSON.encode(info).write(to: root.appendingPathComponent("lock"))
+        }
+        // The holder's pid is alive and is the holder: not stale.
+        try plant(token: realToken)
+        XCTAssertThrowsError(try lock.acquire(command: "x", wait: .noWait))
+        // Without a token the live pid is trusted (old lock files, other systems).
+        try plant(token: nil)
+        XCTAssertThrowsError(try lock.acquire(command: "x", wait: .noWait))
+        // The pid is alive but belongs to a process that started later: the holder is gone.
+        try plant(token: realToken + "0")
+        var events: [LockEvent] = []
+        let handle = try lock.acquire(command: "x", wait: .noWait) { events.append($0) }
+        XCTAssertEqual(events.count, 1)
+        XCTAssertEqual(handle.info.process, HostIdentity.processToken(getpid()))
+        try handle.release()
+        // A lock left with our own pid by an earlier boot is not mistaken for ours.
+        let mine = LockInfo(id: "ba9876543210", host: HostIdentity.current.name, pid: getpid(), started: Date(), command: "before reboot",
+                            process: "another-boot:1")
+        try StoreJSON.encode(mine).write(to: root.appendingPathComponent("lock"))
+        try lock.acquire(command: "after reboot", wait: .noWait).release()
+        // Markers are judged the same way.
+        let marker = IncompleteMarker(key: "k", host: "h", pid: pid, started: Date(), process: realToken + "0")
+        XCTAssertTrue(marker.isStale(on: "h"))
+        XCTAssertFalse(IncompleteMarker(key: "k", host: "h", pid: pid, started: Date(), process: realToken).isStale(on: "h"))
+        XCTAssertFalse(marker.isStale(on: "other-host"))
+        #endif
+    }
+
     func testReleaseAndUnlockEdgeCases() throws {
         let root = try makeTemporaryDirectory(self)
         let lock = StoreLock(storeRoot: root)

@@ -32,6 +32,15 @@ final class StepRecordTests: XCTestCase {
         let marker = try XCTUnwrap(try store.incompleteMarker(key))
         XCTAssertEqual(marker, IncompleteMarker(key: key, host: "node-a", pid: 4242, started: start))
         XCTAssertFalse(store.isCached(key), "a step in progress is not cached")
+        // Written for this process, the marker also records its process token.
+        let mine = try store.markIncomplete(key: key, started: start)
+        XCTAssertEqual(mine.host, HostIdentity.current.name)
+        XCTAssertEqual(mine.pid, getpid())
+        #if os(Linux)
+        XCTAssertNotNil(mine.process)
+        #endif
+        XCTAssertEqual(try store.incompleteMarker(key), mine)
+        XCTAssertFalse(mine.isStale(on: HostIdentity.current.name))
 
         let digest = try store.objects.put(data: Data("phantom".utf8))
         let record = sampleRecord(request, files: ["phantoms/p0001.h5": digest])
@@ -179,6 +188,32 @@ final class StepRecordTests: XCTestCase {
         XCTAssertEqual(try store.objects.allDigests().count, 2)
         try FileManager.default.createSymbolicLink(at: out.appendingPathComponent("link"), withDestinationURL: out.appendingPathComponent("report.json"))
         XCTAssertThrowsError(try store.storeFiles(in: out))
+    }
+
+    func testHostDescriptionFromCpuinfo() throws {
+        let cpuinfo = """
+        processor	: 0
+        model name	: Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz
+        flags		: fpu sse4_2 avx avx2 fma avx512f avx512bw popcnt
+        processor	: 1
+        model name	: Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz
+        flags		: fpu sse4_2 avx avx2 fma avx512f avx512bw popcnt
+
+        """
+        let blas = BLASDescription(name: "OpenBLAS", version: "0.3.29", coreType: "SkylakeX", threads: 2)
+        let host = HostDescription.detect(threads: 2, blas: blas, cpuinfo: cpuinfo, osRelease: "ID=debian\nPRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\n")
+        XCTAssertEqual(host.cpuModel, "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz")
+        XCTAssertEqual(host.instructionSets, ["avx", "avx2", "avx512bw", "avx512f", "fma", "sse4_2"])
+        XCTAssertEqual(host.operatingSystem, "Debian GNU/Linux 13 (trixie)")
+        XCTAssertEqual(host.threads, 2)
+        XCTAssertEqual(host.blas, blas)
+        XCTAssertGreaterThan(host.cores, 0)
+        let unknown = HostDescription.detect(threads: 1, blas: blas, cpuinfo: nil, osRelease: nil)
+        XCTAssertEqual(unknown.cpuModel, "unknown"); XCTAssertEqual(unknown.instructionSets, []); XCTAssertEqual(unknown.operatingSystem, "unknown")
+        // On this machine the real files are read.
+        #if os(Linux)
+        XCTAssertNotEqual(HostDescription.detect(threads: 1, blas: blas).cpuModel, "unknown")
+        #endif
     }
 
     func testManifestRoundTrip() throws {

@@ -98,6 +98,27 @@ final class VerifyAndGCTests: XCTestCase {
         XCTAssertTrue(store.isCached(keys[0]))
     }
 
+    func testTemporaryFilesAreJudgedByTheirWriter() throws {
+        let (store, keys, _, _) = try makeStore()
+        let host = HostIdentity.current.name
+        let dead = try deadPID()
+        let stepDir = try store.layout.stepDirectory(keys[0])
+        let names = [".tmp-\(dead)-0badf00d@\(host)@record.json",          // died here: stale
+                     ".tmp-\(getpid())-0badf00d@\(host)@record.json",      // still writing here
+                     ".tmp-\(dead)-0badf00d@node-b@record.json",            // another host: cannot tell
+                     ".tmp-garbage"]                                       // unknown writer
+        for name in names { try Data("partial".utf8).write(to: stepDir.appendingPathComponent(name)) }
+        let report = try StoreVerifier.verify(store)
+        let stale = Dictionary(uniqueKeysWithValues: report.temporaryFiles.map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.stale) })
+        XCTAssertEqual(stale, [names[0]: true, names[1]: false, names[2]: false, names[3]: false])
+        let lock = try store.lock().acquire(command: "repair", wait: .noWait)
+        let result = try StoreVerifier.repair(store, report: report, lock: lock)
+        try lock.release()
+        XCTAssertEqual(result.removedTemporaryFiles.map { URL(fileURLWithPath: $0).lastPathComponent }, [names[0]])
+        XCTAssertEqual(try store.temporaryFiles().count, 3)
+        XCTAssertTrue(store.isCached(keys[0]), "temporary files never hide or replace a record")
+    }
+
     func testRepairAndGCRequireTheLock() throws {
         let (store, _, _, _) = try makeStore()
         let report = try StoreVerifier.verify(store)

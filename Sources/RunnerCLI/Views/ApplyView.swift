@@ -11,6 +11,8 @@ protocol ApplyView: AnyObject {
     func waiting(for holder: LockInfo)
     func tookOverStaleLock(_ holder: LockInfo)
     func event(_ event: SchedulerEvent)
+    /// What a finished step reported (its summary, one line).
+    func details(_ step: StepRequest, summary: JSONValue)
     func interrupted(signal: String)
     func finished(_ report: ApplyReport)
 }
@@ -22,6 +24,10 @@ struct ApplyReport {
     var cached: Int
     /// Steps that cannot run in this runner yet, with the reason (train/evaluate/report).
     var unavailable: [(PlannedStep, String)]
+    /// Display name of each step (qualified by its experiment when there are several).
+    var names: [String: String]
+    /// Failed step key → its log file, in the order they failed.
+    var failedLogs: [(String, String)]
     var elapsed: Double
     var exit: RunnerExit
 }
@@ -62,14 +68,14 @@ enum ApplyText {
         if !skippedRunnable.isEmpty { counts.append("\(skippedRunnable.count) not run") }
         counts.append("\(r.cached) cached")
         lines.append("done in \(seconds(r.elapsed)): " + counts.joined(separator: ", "))
-        for key in s.failed { if let step = r.steps[key] { lines.append("  failed: \(step.name) — log: \(logHint(key))") } }
+        for (key, log) in r.failedLogs { lines.append("  failed: \(r.names[key] ?? key) — log: \(log)") }
         if !r.unavailable.isEmpty {
             // Group by reason: "train ×24: not implemented yet: training arrives with issue 4".
             var byReason: [String: [String]] = [:]
             var order: [String] = []
             for (step, reason) in r.unavailable {
                 if byReason[reason] == nil { order.append(reason) }
-                byReason[reason, default: []].append(step.name)
+                byReason[reason, default: []].append(r.names[step.key] ?? step.name)
             }
             lines.append("stopped before \(r.unavailable.count) step\(r.unavailable.count == 1 ? "" : "s") this runner cannot run yet:")
             for reason in order {
@@ -82,7 +88,6 @@ enum ApplyText {
         return lines
     }
 
-    static func logHint(_ key: String) -> String { "steps/\(key)/log.txt in the store" }
 }
 
 /// Plain lines with a timestamp, for logs and pipes (no cursor movement).
@@ -126,6 +131,10 @@ final class PlainApplyView: ApplyView {
         }
     }
 
+    func details(_ step: StepRequest, summary: JSONValue) {
+        if let text = StepSummaryText.line(summary) { line("        \(step.name): \(text)") }
+    }
+
     func interrupted(signal: String) {
         line("\(signal): stopping running steps (they keep what they finished); Ctrl-C again to stop waiting for them")
     }
@@ -165,6 +174,10 @@ final class JSONApplyView: ApplyView {
         case let .stopped(s, d): emit(step(s).merging(["event": .string("stopped"), "seconds": .number(d)]) { $1 })
         case let .skipped(s, reason): emit(step(s).merging(["event": .string("skipped"), "reason": .string(reason.description)]) { $1 })
         }
+    }
+
+    func details(_ step: StepRequest, summary: JSONValue) {
+        emit(self.step(step).merging(["event": .string("summary_of_step"), "summary": summary]) { $1 })
     }
 
     func interrupted(signal: String) { emit(["event": .string("interrupted"), "signal": .string(signal)]) }

@@ -15,6 +15,7 @@ final class LiveApplyView: ApplyView {
     private let clock = SystemTime()
     private var running: [(key: String, state: Running)] = []
     private var drawnLines = 0
+    private var lastDraw = -Double.infinity
     private var timer: DispatchSourceTimer?
     private let width: Int
 
@@ -34,6 +35,10 @@ final class LiveApplyView: ApplyView {
         permanent("\(signal): stopping running steps (they keep what they finished); Ctrl-C again to stop waiting for them")
     }
 
+    func details(_ step: StepRequest, summary: JSONValue) {
+        if let text = StepSummaryText.line(summary) { permanent("  \(step.name): \(text)") }
+    }
+
     func event(_ event: SchedulerEvent) {
         lock.lock()
         let now = clock.now()
@@ -44,8 +49,13 @@ final class LiveApplyView: ApplyView {
             startTimerIfNeeded()
         case let .progress(s, done, total, message):
             if let i = running.firstIndex(where: { $0.key == s.key }) {
-                running[i].state.done = done; running[i].state.total = total; running[i].state.message = message
+                // Parallel workers may report out of order: the bar never moves back.
+                let same = running[i].state.total == total
+                running[i].state.done = same ? max(running[i].state.done, done) : done
+                running[i].state.total = total; running[i].state.message = message
             }
+            // Progress can arrive hundreds of times a second: redraw at most every 100 ms (the timer catches up).
+            if now - lastDraw < 0.1 { lock.unlock(); return }
         case let .finished(s, d): remove(s.key); line = "✓ \(s.name) (\(ApplyText.seconds(d)))"
         case let .failed(s, message, _): remove(s.key); line = "✗ \(s.name): \(message)"
         case let .stopped(s, d): remove(s.key); line = "■ \(s.name) stopped after \(ApplyText.seconds(d))"
@@ -74,7 +84,7 @@ final class LiveApplyView: ApplyView {
     private func startTimerIfNeeded() {
         guard timer == nil else { return }
         let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runner.live-view"))
-        t.schedule(deadline: .now() + 0.5, repeating: 0.5)
+        t.schedule(deadline: .now() + 0.25, repeating: 0.25)
         t.setEventHandler { [weak self] in
             guard let self else { return }
             self.lock.lock(); self.redraw(permanent: []); self.lock.unlock()
@@ -91,6 +101,7 @@ final class LiveApplyView: ApplyView {
         let now = clock.now()
         for (_, state) in running { out += liveLine(state, now: now) + "\n" }
         drawnLines = running.count
+        lastDraw = now
         Console.rawOut(out)
     }
 
