@@ -82,11 +82,25 @@ enum SlurmCLI {
     }
 
     /// `runner plan --executor slurm`: the sbatch commands of the steps to run, as a bash script.
+    /// Steps of kinds this runner cannot run yet (and what depends on them) are listed, not submitted, as in apply.
     static func planScript(plan: Plan, store: URL, options: SlurmOptions) throws -> String {
-        let requests = try plan.stepsToRun.map(request(for:))
+        let requests = try SlurmExecutor.topologicalOrder(try plan.stepsToRun.map(request(for:)))
+        var notRunnable: [String: String] = [:]
+        for step in requests {
+            if let why = StepRegistry.standard.unavailableReason(step.kind) {
+                notRunnable[step.key] = why
+            } else if let input = step.inputs.values.sorted().first(where: { notRunnable[$0] != nil }) {
+                notRunnable[step.key] = "its input \(requests.first { $0.key == input }?.name ?? input) cannot run"
+            }
+        }
         do {
-            return try SlurmPlanScript.render(requests, experiment: plan.experiments.joined(separator: "+"), options: options,
-                                              runner: RunnerExecutable.url.path, store: store.path)
+            var text = try SlurmPlanScript.render(requests.filter { notRunnable[$0.key] == nil },
+                                                  experiment: plan.experiments.joined(separator: "+"), options: options,
+                                                  runner: RunnerExecutable.url.path, store: store.path)
+            for step in requests where notRunnable[step.key] != nil {
+                text += "# not submitted: \(step.name): \(notRunnable[step.key]!)\n"
+            }
+            return text
         } catch let error as SlurmError {
             throw CLIFailure(.invalidInput, "plan: \(error)")
         }

@@ -70,7 +70,10 @@ final class SlurmEquivalenceTests: XCTestCase {
         XCTAssertEqual(slurmSteps, localSteps, "the same plan")
         let executor = SlurmExecutor(store: slurmStore, experiment: "slurm-tiny", runner: runner.path,
                                      options: SlurmOptions(retries: 0, pollInterval: 0.3), client: h.client)
-        let slurm = try executor.runAsScheduler(slurmSteps, unavailable: slurmUnavailable) { _ in }
+        var finished: [String: Double] = [:]
+        let slurm = try executor.runAsScheduler(slurmSteps, unavailable: slurmUnavailable) { event in
+            if case .finished(let step, let duration) = event { finished[step.key] = duration }
+        }
 
         XCTAssertFalse(local.succeeded.isEmpty, "\(local)")
         XCTAssertTrue(local.failed.isEmpty, "\(local)")
@@ -83,6 +86,7 @@ final class SlurmEquivalenceTests: XCTestCase {
             XCTAssertEqual(b.output, a.output, "step \(a.name): outputs differ")
             XCTAssertEqual(b.request, a.request)
             XCTAssertNotNil(try SlurmJobRecord.load(store: slurmStore.layout, key: key), "job id recorded for \(a.name)")
+            XCTAssertGreaterThan(try XCTUnwrap(finished[key]), 0, "a duration for throughput, even when the job ran between polls")
         }
 
         let again = try executor.run(slurmSteps.filter { slurmUnavailable[$0.key] == nil })

@@ -49,7 +49,9 @@ extension SlurmExecutor {
             case .progress(let key, let done, let total, let message):
                 if let step = byKey[key] { started(step); event(.progress(step, done: done, total: total, message: message)) }
             case .succeeded(let key, _, _):
-                if let step = byKey[key] { started(step); event(.finished(step, duration: elapsed(key))) }
+                // A short job can start and end between two polls: its record knows how long it ran.
+                let duration = startedAt[key] == nil ? ((try? self.store.record(key))?.duration ?? 0) : elapsed(key)
+                if let step = byKey[key] { started(step); event(.finished(step, duration: duration)) }
             case .failed(let key, _, _, let message, let logPath):
                 if let step = byKey[key] { event(.failed(step, message: message, logPath: logPath)) }
             case .cancelledUpstreamFailed(let key, _, let upstream, _):
