@@ -27,6 +27,7 @@ class CoreLoader(yaml.SafeLoader):
 
 CoreLoader.yaml_implicit_resolvers = {}
 for tag, pattern, first in [
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", ["<"]),
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
     ("tag:yaml.org,2002:int", r"^[-+]?[0-9]+$", list("-+0123456789")),

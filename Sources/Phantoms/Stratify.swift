@@ -130,14 +130,20 @@ public enum Stratify {
         var rng = SplitMix64(seed: config.seed, stream: 0x5EED_5F11)
         var ids = [[Int]](repeating: [], count: config.parts.count)
         var strata: [Split.Stratum] = []
+        // Running totals across strata: which part is furthest below its exact share so far gets a
+        // stratum's leftover phantoms, so the parts' overall sizes also land within ±1 of their targets.
+        var exactSoFar = [Double](repeating: 0, count: config.parts.count)
+        var assignedSoFar = [Int](repeating: 0, count: config.parts.count)
         for bins in groups.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             var members = groups[bins]!.sorted()
             for i in stride(from: members.count - 1, to: 0, by: -1) { members.swapAt(i, rng.below(i + 1)) }
-            let sizes = allocate(members.count, ratios: config.ratios)
+            let sizes = allocate(members.count, ratios: config.ratios, exactSoFar: exactSoFar, assignedSoFar: assignedSoFar)
             var start = 0
             for (p, size) in sizes.enumerated() {
                 ids[p] += members[start..<(start + size)]
                 start += size
+                exactSoFar[p] += Double(members.count) * config.ratios[p]
+                assignedSoFar[p] += size
             }
             strata.append(Split.Stratum(label: label(bins, keys: config.stratifyBy, edges: edges), total: members.count, counts: sizes))
         }
@@ -145,11 +151,17 @@ public enum Stratify {
                      binEdges: Dictionary(uniqueKeysWithValues: edges.map { ($0.key.rawValue, $0.value) }))
     }
 
-    /// Largest-remainder (Hamilton) allocation of `n` items by `ratios`; ties go to the earlier part.
-    public static func allocate(_ n: Int, ratios: [Double]) -> [Int] {
+    /// Largest-remainder (Hamilton) allocation of `n` items by `ratios`: every part gets ⌊n·ratio⌋ or
+    /// one more. The leftover items go to the parts with the largest deficit — their remainder here
+    /// plus how far they are below their exact share over the strata allocated before
+    /// (`exactSoFar − assignedSoFar`); ties go to the earlier part.
+    public static func allocate(_ n: Int, ratios: [Double], exactSoFar: [Double]? = nil, assignedSoFar: [Int]? = nil) -> [Int] {
         let exact = ratios.map { Double(n) * $0 }
         var sizes = exact.map { Int($0.rounded(.down)) }
-        let order = exact.indices.sorted { (exact[$0] - Double(sizes[$0]), -$0) > (exact[$1] - Double(sizes[$1]), -$1) }
+        let deficit = exact.indices.map { p in
+            exact[p] - Double(sizes[p]) + (exactSoFar?[p] ?? 0) - Double(assignedSoFar?[p] ?? 0)
+        }
+        let order = exact.indices.sorted { (deficit[$0], -$0) > (deficit[$1], -$1) }
         for i in order.prefix(n - sizes.reduce(0, +)) { sizes[i] += 1 }
         return sizes
     }

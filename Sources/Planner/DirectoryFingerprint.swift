@@ -3,7 +3,7 @@ import Store
 
 extension DirectoryFingerprint {
     /// Lists `dir` recursively and hashes one line per regular file, `relative path \t size \t
-    /// mtime (ns)`, sorted by path, so adding, removing, resizing or touching a file changes the
+    /// mtime (ns)`, sorted by path (links to files count as the files they point at), so adding, removing, resizing or touching a file changes the
     /// fingerprint (and the ingest key) while moving the whole directory does not.
     /// `phantomFiles` counts the `.h5` files. Reads the file system; writes nothing.
     public static func read(dir: String) throws -> DirectoryFingerprint {
@@ -19,7 +19,8 @@ extension DirectoryFingerprint {
         let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
         for case let url as URL in walker {
             var info = stat()
-            guard lstat(url.path, &info) == 0 else {
+            // stat, not lstat: a symbolic link to a phantom file counts as that file.
+            guard stat(url.path, &info) == 0 else {
                 throw PlannerError.unreadableDirectory(dir: dir, reason: "cannot stat \(url.path): \(String(cString: strerror(errno)))")
             }
             guard (info.st_mode & S_IFMT) == S_IFREG else { continue }

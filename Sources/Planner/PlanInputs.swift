@@ -90,4 +90,6 @@ public struct DirectoryFingerprint: Codable, Sendable, Hashable {
     public init(sha256: String, phantomFiles: Int) {
         self.sha256 = sha256; self.phantomFiles = phantomFiles
     }
+
+    enum CodingKeys: String, CodingKey { case sha256, phantomFiles = "phantom_files" }
 }

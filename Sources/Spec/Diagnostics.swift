@@ -32,15 +32,35 @@ public struct Diagnostic: Codable, Hashable, Sendable, CustomStringConvertible {
         case error, warning
     }
 
+    /// What kind of problem, for tools (`runner plan --json`) and tests; the message says it for people.
+    public enum Code: String, Codable, Hashable, Sendable {
+        case unknownKey = "unknown-key"
+        case keyNotForKind = "key-not-for-kind"
+        case wrongType = "wrong-type"
+        case outOfRange = "out-of-range"
+        case notOneOf = "not-one-of"
+        case missingKey = "missing-key"
+        case invalidValue = "invalid-value"
+        case syntax
+        case duplicateKey = "duplicate-key"
+        case tooManyNodes = "too-many-nodes"
+        case fileUnreadable = "file-unreadable"
+        case extendsCycle = "extends-cycle"
+        case duplicateVariant = "duplicate-variant"
+    }
+
     public var severity: Severity
+    public var code: Code
     /// Nil only for problems that have no place in a file (e.g. the named file cannot be read).
     public var location: SourceLocation?
     /// Dotted key path of the value concerned (`optimizer.lr`), empty for the document itself.
     public var path: String
     public var message: String
 
-    public init(severity: Severity = .error, location: SourceLocation?, path: String, message: String) {
+    public init(severity: Severity = .error, code: Code = .invalidValue, location: SourceLocation?, path: String,
+                message: String) {
         self.severity = severity
+        self.code = code
         self.location = location
         self.path = path
         self.message = message
@@ -58,61 +78,61 @@ public struct Diagnostic: Codable, Hashable, Sendable, CustomStringConvertible {
 extension Diagnostic {
     static func unknownKey(_ path: String, suggestion: String?, at location: SourceLocation?) -> Diagnostic {
         let hint = suggestion.map { " (did you mean '\($0)'?)" } ?? ""
-        return Diagnostic(location: location, path: path, message: "unknown key '\(path)'\(hint)")
+        return Diagnostic(code: .unknownKey, location: location, path: path, message: "unknown key '\(path)'\(hint)")
     }
 
     static func keyNotForKind(_ path: String, kind: String, owner: String, at location: SourceLocation?) -> Diagnostic {
-        Diagnostic(location: location, path: path,
+        Diagnostic(code: .keyNotForKind, location: location, path: path,
                    message: "key '\(path)' does not apply to \(owner) kind '\(kind)'")
     }
 
     static func wrongType(_ path: String, expected: String, got: String, at location: SourceLocation?) -> Diagnostic {
-        Diagnostic(location: location, path: path, message: "\(path) must be \(expected) (got \(got))")
+        Diagnostic(code: .wrongType, location: location, path: path, message: "\(path) must be \(expected) (got \(got))")
     }
 
     static func outOfRange(_ path: String, requirement: String, got: String, at location: SourceLocation?) -> Diagnostic {
-        Diagnostic(location: location, path: path, message: "\(path) must be \(requirement) (got \(got))")
+        Diagnostic(code: .outOfRange, location: location, path: path, message: "\(path) must be \(requirement) (got \(got))")
     }
 
     static func notOneOf(_ path: String, allowed: [String], got: String, suggestion: String?,
                          at location: SourceLocation?) -> Diagnostic {
         let hint = suggestion.map { " (did you mean '\($0)'?)" } ?? ""
-        return Diagnostic(location: location, path: path,
+        return Diagnostic(code: .notOneOf, location: location, path: path,
                           message: "\(path) must be one of \(allowed.joined(separator: ", ")) (got '\(got)')\(hint)")
     }
 
     static func missingKey(_ path: String, at location: SourceLocation?) -> Diagnostic {
-        Diagnostic(location: location, path: path, message: "missing required key '\(path)'")
+        Diagnostic(code: .missingKey, location: location, path: path, message: "missing required key '\(path)'")
     }
 
     static func invalid(_ path: String, _ message: String, at location: SourceLocation?) -> Diagnostic {
-        Diagnostic(location: location, path: path, message: message)
+        Diagnostic(code: .invalidValue, location: location, path: path, message: message)
     }
 
     static func syntax(_ problem: String, at location: SourceLocation?) -> Diagnostic {
-        Diagnostic(location: location, path: "", message: "invalid YAML: \(problem)")
+        Diagnostic(code: .syntax, location: location, path: "", message: "invalid YAML: \(problem)")
     }
 
     static func duplicateKey(_ key: String, path: String, at location: SourceLocation?) -> Diagnostic {
-        Diagnostic(location: location, path: path, message: "duplicate key '\(key)'")
+        Diagnostic(code: .duplicateKey, location: location, path: path, message: "duplicate key '\(key)'")
     }
 
     static func tooManyNodes(limit: Int, at location: SourceLocation?) -> Diagnostic {
-        Diagnostic(location: location, path: "",
+        Diagnostic(code: .tooManyNodes, location: location, path: "",
                    message: "document expands to more than \(limit) nodes (YAML alias bomb?)")
     }
 
     static func fileUnreadable(_ path: String, reason: String, at location: SourceLocation?, key: String) -> Diagnostic {
-        Diagnostic(location: location, path: key, message: "cannot read '\(path)': \(reason)")
+        Diagnostic(code: .fileUnreadable, location: location, path: key, message: "cannot read '\(path)': \(reason)")
     }
 
     static func extendsCycle(_ chain: [String], at location: SourceLocation?) -> Diagnostic {
-        Diagnostic(location: location, path: "extends",
+        Diagnostic(code: .extendsCycle, location: location, path: "extends",
                    message: "extends cycle: \(chain.joined(separator: " → "))")
     }
 
     static func duplicateVariant(_ name: String, path: String, at location: SourceLocation?) -> Diagnostic {
-        Diagnostic(location: location, path: path, message: "duplicate variant name '\(name)'")
+        Diagnostic(code: .duplicateVariant, location: location, path: path, message: "duplicate variant name '\(name)'")
     }
 }
 

@@ -7,8 +7,6 @@ struct ExperimentDecoder {
     let reader: Reader
     /// Names of the experiment's variants, to check `gate.*.against`.
     let variantNames: [String]
-    /// Checks the file system (hdf5 directories); off in pure decoding tests.
-    var checkFiles = true
 
     static let topLevelKeys = ["name", "description", "extends", "data", "model", "loss", "optimizer", "schedule",
                                "training", "evaluate", "gate", "seeds", "executor", "matrix", "ablate", "variants"]
@@ -105,13 +103,11 @@ struct ExperimentDecoder {
             }
             guard let dir = reader.text(dn, h.path("dir")) else { return nil }
             let resolved = Paths.resolve(dir, relativeTo: dn.location.file)
-            if checkFiles {
-                var isDir: ObjCBool = false
-                if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDir) || !isDir.boolValue {
-                    reader.report(.invalid(h.path("dir"),
-                                           "\(h.path("dir")): data directory '\(dir)' does not exist (looked for \(resolved))",
-                                           at: dn.location))
-                }
+            var isDir: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDir) || !isDir.boolValue {
+                reader.report(.invalid(h.path("dir"),
+                                       "\(h.path("dir")): data directory '\(dir)' does not exist (looked for \(resolved))",
+                                       at: dn.location))
             }
             return .hdf5(HDF5Source(dir: resolved))
         }
@@ -152,8 +148,6 @@ struct ExperimentDecoder {
         if let n = f["stratify_by"],
            let words = reader.wordSet(n, f.path("stratify_by"), allowed: StratifyKey.allCases.map(\.rawValue)) {
             s.stratifyBy = words.compactMap(StratifyKey.init(rawValue:))
-        } else if let n = f.node["stratify_by"], n.isNull {
-            s.stratifyBy = []
         }
         if let n = f["bins"] {
             let binned = StratifyKey.allCases.filter(\.isBinned).map(\.rawValue)
@@ -409,9 +403,9 @@ struct ExperimentDecoder {
         reader.integer(f, "epochs", &t.epochs, .atLeastOne)
         reader.integer(f, "batch_size", &t.batchSize, .atLeastOne)
         reader.integer(f, "accumulate", &t.accumulate, .atLeastOne)
-        if let n = f.node["early_stopping"] {
+        if let n = f["early_stopping"] {
             let path = f.path("early_stopping")
-            if n.isNull || n.bool == false {
+            if n.bool == false {
                 t.earlyStopping.enabled = false
             } else if n.bool == true {
                 t.earlyStopping.enabled = true
@@ -425,7 +419,7 @@ struct ExperimentDecoder {
             }
         }
         reader.choice(f, "precision", &t.precision)
-        if let n = f.node["augment"],
+        if let n = f["augment"],
            let a = reader.wordSet(n, f.path("augment"), allowed: Augmentation.allCases.map(\.rawValue)) {
             t.augment = a.compactMap(Augmentation.init(rawValue:))
         }

@@ -16,7 +16,7 @@ public enum ExperimentLoader {
         guard let root = files.loadTree(path: path, chain: [], from: nil) else {
             throw SpecError(diagnostics: files.diagnostics, sources: files.texts)
         }
-        return try expand(root, files: files, checkFiles: true)
+        return try expand(root, files: files)
     }
 
     /// Loads YAML text as if it were the file `path` (`extends` and relative paths are resolved
@@ -26,19 +26,17 @@ public enum ExperimentLoader {
         guard let root = files.loadTree(path: path, chain: [], from: nil, text: text) else {
             throw SpecError(diagnostics: files.diagnostics, sources: files.texts)
         }
-        return try expand(root, files: files, checkFiles: true)
+        return try expand(root, files: files)
     }
 
-    private static func expand(_ root: SourceNode, files: FileSet, checkFiles: Bool) throws -> LoadedExperiment {
+    private static func expand(_ root: SourceNode, files: FileSet) throws -> LoadedExperiment {
         let planReader = Reader()
         let plans = Expansion.plans(for: root, reader: planReader)
         let names = plans.map(\.name)
         let document = root.removing(Expansion.sectionKeys)
 
         let baseReader = Reader()
-        var decoder = ExperimentDecoder(reader: baseReader, variantNames: names)
-        decoder.checkFiles = checkFiles
-        let base = decoder.decode(document)
+        let base = ExperimentDecoder(reader: baseReader, variantNames: names).decode(document)
         var diagnostics = files.diagnostics + planReader.diagnostics + baseReader.diagnostics
         // Errors in the document would repeat in every variant: report them once, stop there.
         guard baseReader.diagnostics.isEmpty else { throw SpecError(diagnostics: diagnostics, sources: files.texts) }
@@ -51,9 +49,8 @@ public enum ExperimentLoader {
                 continue
             }
             let reader = Reader()
-            var d = ExperimentDecoder(reader: reader, variantNames: names)
-            d.checkFiles = checkFiles
-            let experiment = d.decode(Expansion.apply(plan.overrides, to: document))
+            let experiment = ExperimentDecoder(reader: reader, variantNames: names)
+                .decode(Expansion.apply(plan.overrides, to: document))
             diagnostics += reader.diagnostics
             variants.append(Variant(name: plan.name, overrides: plan.overrides.map(\.display), experiment: experiment))
         }
@@ -73,8 +70,10 @@ struct FileSet {
     /// value that named it.
     mutating func loadTree(path: String, chain: [String], from: SourceNode?, text given: String? = nil) -> SourceNode? {
         let text: String
+        let bytes: Data
         if let given {
             text = given
+            bytes = Data(given.utf8)
         } else {
             let data: Data
             do {
@@ -91,9 +90,10 @@ struct FileSet {
                 return nil
             }
             text = decoded
+            bytes = data
         }
         texts[path] = text
-        sources.append(SourceFile(path: path, contents: Data(text.utf8)))
+        sources.append(SourceFile(path: path, contents: bytes))
 
         guard let tree = SourceTree.parse(text, file: path, diagnostics: &diagnostics) else { return nil }
         guard tree.entries != nil else {

@@ -30,7 +30,11 @@ final class StratifyTests: XCTestCase {
         XCTAssertEqual(sets.map(\.count), split.ids.map(\.count))
         XCTAssertTrue(sets[0].isDisjoint(with: sets[1]) && sets[0].isDisjoint(with: sets[2]) && sets[1].isDisjoint(with: sets[2]))
         XCTAssertEqual(sets[0].union(sets[1]).union(sets[2]), Set(all.keys))
-        for p in 0..<3 { XCTAssertEqual(split.strata.map { $0.counts[p] }.reduce(0, +), split.ids[p].count) }
+        for p in 0..<3 {
+            XCTAssertEqual(split.strata.map { $0.counts[p] }.reduce(0, +), split.ids[p].count)
+            // Overall sizes are within ±1 of the targets too (leftovers go where the running total lags).
+            XCTAssertLessThanOrEqual(abs(Double(split.ids[p].count) - config.ratios[p] * 700), 1.0, "\(split.ids.map(\.count))")
+        }
         XCTAssertEqual(split.ids(of: "val"), split.ids[1])
     }
 
@@ -70,6 +74,27 @@ final class StratifyTests: XCTestCase {
         let tied = try Stratify.split(ties, config: SplitConfig(stratifyBy: [.tumourVolume], bins: [.tumourVolume: .quantiles(3)], seed: 5))
         XCTAssert(tied.strata.allSatisfy { $0.total > 0 })
         XCTAssertEqual(tied.strata.map(\.total).reduce(0, +), 600)
+    }
+
+    func testRandomSetsKeepStrataAndTotalsWithinOne() throws {
+        var rng = SplitMix64(seed: 1, stream: 1)
+        for trial in 0..<60 {
+            let n = 20 + rng.below(600)
+            var all: [Int: PhantomStats] = [:]
+            for id in 0..<n {
+                all[id] = PhantomStats(tumourCount: rng.below(6), tumourVolume: rng.below(20_000), healthyMua: rng.uniform(0.003, 0.007),
+                                       healthyMusp: rng.uniform(0.78, 1.18), tissueCoverage: rng.uniform(0.2, 0.5), voxels: 262_144)
+            }
+            let a = rng.uniform(0.5, 0.9), b = rng.uniform(0, 1 - a)
+            let ratios = [a, b, 1 - a - b]
+            let keys: [StratifyKey] = [[.tumourCount], [.tumourCount, .healthyMua], [.tumourCount, .tumourVolume, .healthyMua, .healthyMusp]][trial % 3]
+            let split = try Stratify.split(all, config: SplitConfig(ratios: ratios, stratifyBy: keys, seed: UInt64(trial)))
+            for p in 0..<3 {
+                XCTAssertLessThan(abs(Double(split.ids[p].count) - ratios[p] * Double(n)), 1.0, "trial \(trial)")
+                for s in split.strata { XCTAssertLessThan(abs(Double(s.counts[p]) - ratios[p] * Double(s.total)), 1.0, "trial \(trial)") }
+            }
+            XCTAssertEqual(Set(split.ids.joined()), Set(0..<n))
+        }
     }
 
     func testLargestRemainder() {

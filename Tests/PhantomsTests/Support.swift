@@ -29,5 +29,3 @@ func runPython(_ script: String, _ args: [String] = [], file: StaticString = #fi
     }
     return stdout
 }
-
-func sha256OfFile(_ url: URL) throws -> Data { try Data(contentsOf: url) }

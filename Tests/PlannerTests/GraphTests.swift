@@ -111,6 +111,12 @@ final class GraphTests: XCTestCase {
         XCTAssertNotEqual(resized.steps.first?.key, first.steps.first?.key)
         XCTAssertEqual(changedNames(first, resized).count, first.steps.count)
 
+        // A link to a phantom file counts as the file.
+        let elsewhere = try makeTemporaryDirectory(self).appendingPathComponent("phantom_2_scan.h5")
+        try Data(count: 50).write(to: elsewhere)
+        try FileManager.default.createSymbolicLink(at: phantom.appendingPathComponent("phantom_2_scan.h5"), withDestinationURL: elsewhere)
+        XCTAssertEqual(try DirectoryFingerprint.read(dir: dir.path).phantomFiles, 2)
+
         base.data.source = .hdf5(HDF5Source(dir: dir.appendingPathComponent("missing").path))
         XCTAssertThrowsError(try makePlan([loaded(base)])) { error in
             guard case .unreadableDirectory? = error as? PlannerError else { return XCTFail("\(error)") }

@@ -99,6 +99,10 @@ final class PlanFormatTests: XCTestCase {
         base.data.source = .hdf5(HDF5Source(dir: dir.path))
         let store = StoreSnapshot(root: dir.appendingPathComponent(".runner"))
         let saved = try makePlan([loaded(base)], store: store)
+        let tree = try JSONValue(jsonData: Data(saved.jsonText().utf8))
+        XCTAssertEqual(tree[path: "data_directories"], .object([dir.path: .object([
+            "sha256": .string(saved.dataDirectories[dir.path]!.sha256), "phantom_files": .number(1)])]))
+        XCTAssertEqual(try Plan.decode(jsonData: Data(saved.jsonText().utf8)), saved)
         try Data(count: 10).write(to: dir.appendingPathComponent("b.h5"))
         let reasons = try saved.staleness(currentInputs: PlanInputs.gather([loaded(base)]), store: store)
         XCTAssertEqual(reasons, [.dataDirectoryChanged(dir: dir.path)])

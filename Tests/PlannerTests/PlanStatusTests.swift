@@ -97,4 +97,36 @@ final class PlanStatusTests: XCTestCase {
         XCTAssertTrue(priced.summary.estimateIsGuess)
         XCTAssertEqual(priced.storeFingerprint, plan.storeFingerprint, "throughput is not part of the store fingerprint")
     }
+
+    func testAfterTheBaselineRanOnlyTheAblationsAreNew() throws {
+        let store = try RunnerStore(root: makeTemporaryDirectory(self))
+        let baselineOnly = try makePlan([loaded(baseExperiment())], store: store.snapshot)
+        for step in baselineOnly.steps where step.kind != .report { try recordRun(step, in: store) }
+        let plan = try makePlan([ablation()], store: store.snapshot)
+        XCTAssertEqual(Set(plan.steps.filter { $0.status == .cached }.map(\.name)),
+                       ["generate", "clean", "split", "train[baseline, seed 1337]", "evaluate[baseline, seed 1337]",
+                        "train[baseline, seed 28]", "evaluate[baseline, seed 28]"])
+        XCTAssertEqual(Set(plan.steps.filter { $0.status == .new }.map(\.name)),
+                       ["train[attention, seed 1337]", "evaluate[attention, seed 1337]",
+                        "train[attention, seed 28]", "evaluate[attention, seed 28]", "report"])
+    }
+
+    func testPlanningWritesNothingToTheStore() throws {
+        let root = try makeTemporaryDirectory(self)
+        let store = try RunnerStore(root: root)
+        for step in try makePlan([ablation()], store: store.snapshot).steps.prefix(3) { try recordRun(step, in: store) }
+        func listing() -> [String: Date] {
+            var out: [String: Date] = [:]
+            for case let path as String in FileManager.default.enumerator(atPath: root.path)! {
+                out[path] = (try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(path).path))?[.modificationDate] as? Date
+            }
+            return out
+        }
+        let before = listing()
+        _ = try makePlan([ablation { $0.optimizer.lr = 1e-4 }], store: store.snapshot)
+        XCTAssertEqual(listing(), before)
+        let absent = root.appendingPathComponent("not-yet")
+        _ = try makePlan([ablation()], store: StoreSnapshot(root: absent))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: absent.path))
+    }
 }

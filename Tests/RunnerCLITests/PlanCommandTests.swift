@@ -121,6 +121,16 @@ final class PlanCommandTests: XCTestCase {
     func testPlannerKindsAreTheStepKinds() {
         XCTAssertEqual(PlanStepKind.allCases.map(\.rawValue), StepKind.allCases.map(\.rawValue))
     }
+
+    /// The code versions the planner puts into keys are those of the implementations that run
+    /// the steps: a version bumped on one side only would make cached results look valid.
+    func testPlannerCodeVersionsAgreeWithTheStepsRegistry() {
+        let implemented = StepRegistry.standard.codeVersions
+        XCTAssertFalse(implemented.isEmpty)
+        for (kind, version) in implemented {
+            XCTAssertEqual(PlanStepKind(rawValue: kind.rawValue)?.codeVersion, version, kind.rawValue)
+        }
+    }
 }
 
 /// A temporary working directory holding `files`, removed after the test.

@@ -34,6 +34,22 @@ final class DefaultsTests: XCTestCase {
         XCTAssertTrue(try canonicalJSON(e.data.split).contains("\"stratify_by\":[\"tumour_count\",\"tumour_volume\",\"healthy_mua\"]"))
     }
 
+    func testNullMeansTheDefault() throws {
+        let e = try load("""
+            name: nulls
+            data:
+              split:
+                stratify_by:
+                seed: ~
+            training:
+              augment:
+              early_stopping: null
+              ema:
+            optimizer: {grad_clip: null, lr: null}
+            """)
+        XCTAssertEqual(e, Experiment(name: "nulls"))
+    }
+
     func testEquivalentSpellingsDecodeAndEncodeAlike() throws {
         let a = try load("name: x\nmodel: {attention: spatial}\ntraining: {augment: [rot90, flip, rot90]}\n")
         let b = try load("name: x\nmodel: {attention: [true, true, true, true]}\ntraining: {augment: [flip, rot90]}\n")

@@ -44,6 +44,21 @@ final class InvalidCorpusTests: XCTestCase {
         }
     }
 
+    func testDiagnosticsAreTyped() throws {
+        let expected: [String: Diagnostic.Code] = [
+            "unknown-key-top.yaml": .unknownKey, "lr-wrong-type.yaml": .wrongType, "lr-negative.yaml": .outOfRange,
+            "enum-typo.yaml": .notOneOf, "missing-name.yaml": .missingKey, "ratios-sum.yaml": .invalidValue,
+            "syntax-error.yaml": .syntax, "duplicate-key.yaml": .duplicateKey, "alias-bomb.yaml": .tooManyNodes,
+            "extends-missing.yaml": .fileUnreadable, "extends-cycle.yaml": .extendsCycle,
+            "duplicate-variant.yaml": .duplicateVariant, "schedule-key-wrong-kind.yaml": .keyNotForKind,
+        ]
+        for (name, code) in expected {
+            XCTAssertThrowsError(try ExperimentLoader.load(path: Self.directory.appendingPathComponent(name).path)) { error in
+                XCTAssertEqual((error as? SpecError)?.diagnostics.map(\.code), [code], name)
+            }
+        }
+    }
+
     /// The rendered form: file:line:column, the source line and a caret under the column.
     func testRenderingShowsSourceLineAndCaret() throws {
         let file = Self.directory.appendingPathComponent("lr-negative.yaml")

@@ -7,39 +7,7 @@ import Spec
 /// express the rule (its `# schema: reject [text]` line; `text` must appear in an error's key
 /// path or message), and accepted where it cannot (`# schema: accept`: the loader alone rejects it).
 final class SchemaTests: XCTestCase {
-    struct FileReport: Decodable {
-        struct Problem: Decodable {
-            var path: String
-            var message: String
-        }
-        var file: String
-        var errors: [Problem]
-    }
-
-    /// Runs schemas/validate.py --json on `files`; fails the test (never skips) without python.
-    func validate(_ files: [String]) throws -> [String: [FileReport.Problem]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repo.validator.path, "--json"] + files
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do {
-            try process.run()
-        } catch {
-            XCTFail("cannot run python3 (needed for the schema check; install python3 with PyYAML and jsonschema): \(error)")
-            throw error
-        }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        if process.terminationStatus == 2 || process.terminationStatus == 127 {
-            XCTFail("schema check needs python3 with PyYAML and jsonschema (`make deps` installs them): \(errText)")
-            throw CocoaError(.featureUnsupported)
-        }
-        let reports = try JSONDecoder().decode([FileReport].self, from: data)
-        return Dictionary(uniqueKeysWithValues: reports.map { ($0.file, $0.errors) })
-    }
+    func validate(_ files: [String]) throws -> [String: [SchemaProblem]] { try validateWithSchema(files) }
 
     func testSchemaIsUpToDateWithItsGenerator() throws {
         let process = Process()
@@ -118,5 +86,55 @@ final class SchemaTests: XCTestCase {
         let text = String(decoding: data, as: UTF8.self)
         for key in StratifyKey.allCases { XCTAssertTrue(text.contains("\"\(key.rawValue)\""), key.rawValue) }
         for kind in ScheduleSpec.Kind.allCases { XCTAssertTrue(text.contains("\"\(kind.rawValue)\""), kind.rawValue) }
+    }
+}
+
+/// Fixtures/valid/: files using every key and every shorthand, accepted by both the loader and
+/// the schema (so the schema is not stricter than the format).
+final class ValidCorpusTests: XCTestCase {
+    static func files() throws -> [String] {
+        let dir = Repo.fixtures.appendingPathComponent("valid")
+        return try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
+            .map { dir.appendingPathComponent($0).path }
+    }
+
+    func testLoaderAndSchemaAcceptTheValidCorpus() throws {
+        let files = try Self.files()
+        XCTAssertGreaterThanOrEqual(files.count, 4)
+        for file in files {
+            XCTAssertNoThrow(try ExperimentLoader.load(path: file), file)
+        }
+        let results = try validateWithSchema(files)
+        for (file, errors) in results {
+            XCTAssertTrue(errors.isEmpty, "\(file): \(errors.map { "\($0.path): \($0.message)" })")
+        }
+    }
+
+    func testEveryKnobFile() throws {
+        let loaded = try ExperimentLoader.load(path: try Self.files().first { $0.hasSuffix("every-knob.yaml") }!)
+        let e = loaded.experiment
+        XCTAssertEqual(loaded.variants.map(\.name), ["baseline", "plateau", "cosine", "phases", "adamw", "gated", "wide"])
+        XCTAssertEqual(e.optimizer, OptimizerSpec(kind: .sgd, lr: 0.01, betas: [0.8, 0.9], eps: 1e-6, momentum: 0.95,
+                                                  nesterov: true, weightDecay: .scheduled(from: 5e-4, to: 1e-5, shape: .cosine),
+                                                  gradClip: 1.0))
+        XCTAssertEqual(e.schedule, .onecycle(OneCycleSchedule(maxLR: 0.05, pctStart: 0.25, divFactor: 10, finalDivFactor: 100,
+                                                              anneal: .linear)))
+        XCTAssertEqual(e.training, TrainingSpec(epochs: 4, batchSize: 8, accumulate: 2,
+                                                earlyStopping: EarlyStoppingSpec(enabled: true, patience: 2, metric: "val.ssim",
+                                                                                 minDelta: 0.001),
+                                                precision: .bf16, augment: [.flip, .rot90], gradientCheckpointing: true,
+                                                standardizeTargets: true, ema: 0.99, deterministic: false))
+        XCTAssertEqual(e.evaluate, EvaluateSpec(split: .val, metrics: ["rmse", "psnr.musp", "mae.mua"], dataRange: 2.0,
+                                                checkpoint: .last))
+        XCTAssertEqual(e.gate["rmse"], GateRule(max: 0.2, min: 0.0, maxRegression: .relative(0.015), against: .variant("baseline")))
+        XCTAssertEqual(e.executor, .slurm(SlurmSpec(partition: "cpu", account: "lab", time: "1-02:00:00", qos: "normal",
+                                                    extraArgs: ["--mem=8G"], retries: 2)))
+        let gated = loaded.variants[5].experiment
+        XCTAssertEqual(gated.gate["rmse"]?.max, 0.3)
+        XCTAssertEqual(gated.gate["rmse"]?.maxRegression, .relative(0.015), "a dotted gate override merges")
+        XCTAssertEqual(gated.gate["ssim"], GateRule(min: 0.1))
+        XCTAssertEqual(loaded.variants[6].experiment.data.split.bins["tumour_volume"], 3)
+        XCTAssertEqual(loaded.variants[2].experiment.schedule, .cosine(CosineSchedule(warmupEpochs: 1, warmupStartFactor: 0.5,
+                                                                                       minLR: 1e-6)))
     }
 }

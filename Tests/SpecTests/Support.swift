@@ -57,3 +57,40 @@ func canonicalJSON<T: Encodable>(_ value: T) throws -> String {
     e.outputFormatting = [.sortedKeys]
     return String(decoding: try e.encode(value), as: UTF8.self)
 }
+
+struct SchemaProblem: Decodable {
+    var path: String
+    var message: String
+}
+
+struct SchemaFileReport: Decodable {
+    var file: String
+    var errors: [SchemaProblem]
+}
+
+
+/// Runs schemas/validate.py --json on `files`; fails the test (never skips) without python.
+func validateWithSchema(_ files: [String]) throws -> [String: [SchemaProblem]] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", Repo.validator.path, "--json"] + files
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    do {
+        try process.run()
+    } catch {
+        XCTFail("cannot run python3 (needed for the schema check; install python3 with PyYAML and jsonschema): \(error)")
+        throw error
+    }
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    if process.terminationStatus == 2 || process.terminationStatus == 127 {
+        XCTFail("schema check needs python3 with PyYAML and jsonschema (`make deps` installs them): \(errText)")
+        throw CocoaError(.featureUnsupported)
+    }
+    let reports = try JSONDecoder().decode([SchemaFileReport].self, from: data)
+    return Dictionary(uniqueKeysWithValues: reports.map { ($0.file, $0.errors) })
+}
+

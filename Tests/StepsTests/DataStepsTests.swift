@@ -94,6 +94,10 @@ final class DataStepsTests: XCTestCase {
         XCTAssertEqual(split.summary[path: "train"].flatMap { if case .number(let d) = $0 { return Int(d) }; return nil }.map { $0 >= 16 && $0 <= 20 }, true)
         guard case .array(let strata)? = doc[path: "strata"] else { return XCTFail("no strata") }
         XCTAssertFalse(strata.isEmpty)
+        let table = try SplitTable.render(doc).split(separator: "\n")
+        XCTAssertEqual(table.count, strata.count + 2)
+        XCTAssertTrue(table.first!.hasPrefix("stratum") && table.first!.hasSuffix("total"))
+        XCTAssertEqual(table.last!.split(separator: " ").last, "30")
         // Another seed, another split; the same seed, the same bytes.
         let (again, _) = try run(SplitStep(), params: try params(splitSpec), inputs: ["data": cleaned])
         XCTAssertEqual(try bytes(again, "split.json"), try bytes(split, "split.json"))

@@ -75,3 +75,31 @@ public struct SplitStep: StepImplementation {
         ])
     }
 }
+
+/// The strata table of a `split.json` as text, for `runner show split`: one row per stratum, a
+/// column per part, and a total row.
+public enum SplitTable {
+    public static func render(_ document: JSONValue) throws -> String {
+        guard case .array(let order)? = document[path: "order"], case .array(let strata)? = document[path: "strata"] else {
+            throw StepError("split.json lacks 'order' or 'strata'")
+        }
+        let parts = order.compactMap { if case .string(let s) = $0 { return s }; return nil }
+        func count(_ v: JSONValue?) -> Int { if case .number(let d)? = v { return Int(d) }; return 0 }
+        var rows: [[String]] = [["stratum"] + parts + ["total"]]
+        var totals = [Int](repeating: 0, count: parts.count)
+        for s in strata {
+            guard case .string(let label)? = s[path: "label"], case .object(let counts)? = s[path: "counts"] else { continue }
+            let cells = parts.map { count(counts[$0]) }
+            for (i, c) in cells.enumerated() { totals[i] += c }
+            rows.append([label] + cells.map(String.init) + [String(count(s[path: "total"]))])
+        }
+        rows.append(["all"] + totals.map(String.init) + [String(totals.reduce(0, +))])
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { c, cell in
+                c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                       : String(repeating: " ", count: widths[c] - cell.count) + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
