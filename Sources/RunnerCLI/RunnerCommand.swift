@@ -21,6 +21,7 @@ public struct RunnerCommand: ParsableCommand {
     }
 
     public static func main(_ arguments: [String]?) {
+        signal(SIGPIPE, SIG_IGN)
         let code = run(arguments)
         Foundation.exit(code)
     }
