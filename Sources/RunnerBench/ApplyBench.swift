@@ -36,7 +36,7 @@ func runApplyBenchmarks() throws {
 
     print("== apply: no-op apply on a fully cached store (median of 15 runs after 1 warm-up)")
     let floor = try median(runs: 15) { try run(binary, ["--help"], in: dir) }
-    print(String(format: "  %-78@ %8.1f ms", "process start only (runner --help), the floor" as NSString, floor * 1000))
+    print("  " + pad("process start only (runner --help), the floor") + String(format: "%8.1f ms", floor * 1000))
     for (index, (label, text)) in experiments.enumerated() {
         let file = "exp\(index).yaml"
         try text.write(to: dir.appendingPathComponent(file), atomically: true, encoding: .utf8)
@@ -46,10 +46,11 @@ func runApplyBenchmarks() throws {
             let r = try run(binary, ["apply", file], in: dir)
             precondition(r.status == 0, "no-op apply failed")
         }
-        print(String(format: "  %-78@ %8.1f ms   %.2f× the 500 ms target, %.1f× process start",
-                     label as NSString, t * 1000, t / 0.5, t / floor))
+        print("  " + pad(label) + String(format: "%8.1f ms   %.2f× the 500 ms target, %.1f× process start", t * 1000, t / 0.5, t / floor))
     }
 }
+
+private func pad(_ s: String) -> String { s.count >= 92 ? s + " " : s + String(repeating: " ", count: 92 - s.count) }
 
 private struct BenchRun { var status: Int32; var seconds: Double }
 

@@ -35,6 +35,7 @@ struct ApplyCommand: ParsableCommand {
     @Flag var failureMode: FailureMode = .keepGoing
     @Flag(help: "Fail at once when another apply holds the store lock, instead of waiting.") var noWait = false
     @Flag(help: "One JSON object per line instead of the human display.") var json = false
+    @OptionGroup(title: "Slurm (docs/slurm.md)") var slurm: SlurmFlags
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give experiment files or a saved plan (plan.json)") }
@@ -50,7 +51,8 @@ struct ApplyCommand: ParsableCommand {
 
         // 1. Read and check every input before the store is touched: invalid input writes nothing.
         let saved = try ExperimentLoading.savedPlan(files)
-        let inputs = try saved.map { try ExperimentLoading.inputs(for: $0) } ?? ExperimentLoading.inputs(paths: files)
+        let loaded = try ExperimentLoading.load(paths: saved.map { try ExperimentLoading.experimentFiles(of: $0) } ?? files)
+        let inputs = try ExperimentLoading.gather(loaded)
 
         // 2. Lock the store; planning reads it under the lock so no other apply changes it meanwhile.
         let store = try storeOptions.open()
@@ -134,10 +136,9 @@ struct ApplyCommand: ParsableCommand {
         // 4. Schedule.
         let scheduler = Scheduler(steps: requests, unavailable: unavailable, cores: budget,
                                   policy: failureMode == .failFast ? .failFast : .keepGoing)
-        let executor = LocalExecutor(runner: RunnerExecutable.url, storeRoot: store.root, coreBudget: budget)
         let host = HostIdentity.current.name
         var failedLogs: [(String, String)] = []
-        let summary = scheduler.run(executor: executor, cancellation: cancellation) { event in
+        let handle: (SchedulerEvent) -> Void = { event in
             view.event(event)
             if case let .failed(request, _, log) = event {
                 failedLogs.append((request.key, log ?? store.root.appendingPathComponent("steps/\(request.key)/log.txt").path))
@@ -151,6 +152,15 @@ struct ApplyCommand: ParsableCommand {
                                                     units: step.work.units, at: Date())
                 }
             }
+        }
+        let summary: RunSummary
+        if slurm.usesSlurm(experiments: loaded) {
+            summary = try SlurmCLI.apply(requests: requests, unavailable: unavailable, plan: plan, store: store,
+                                         options: slurm.options(experiment: SlurmFlags.slurmSpec(of: loaded)),
+                                         cancellation: cancellation, event: handle)
+        } else {
+            let executor = LocalExecutor(runner: RunnerExecutable.url, storeRoot: store.root, coreBudget: budget)
+            summary = scheduler.run(executor: executor, cancellation: cancellation, events: handle)
         }
         for (key, reason) in summary.skipped {
             if case .unavailable(let why) = reason, let step = byKey[key] { unavailableSteps.append((step, why)) }

@@ -44,11 +44,11 @@ enum ExperimentLoading {
         }
     }
 
-    /// The inputs a saved plan was made from, read again now from the files it names.
-    static func inputs(for plan: Plan) throws -> PlanInputs {
+    /// The experiment files a saved plan was made from, all still present.
+    static func experimentFiles(of plan: Plan) throws -> [String] {
         for path in plan.experimentFiles where !FileManager.default.fileExists(atPath: path) {
             throw CLIFailure(.invalidInput, "apply: the saved plan is stale; run `runner plan` again:\n  - \(path) is gone")
         }
-        return try inputs(paths: plan.experimentFiles)
+        return plan.experimentFiles
     }
 }

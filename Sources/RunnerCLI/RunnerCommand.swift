@@ -10,7 +10,7 @@ public struct RunnerCommand: ParsableCommand {
         Exit codes: 0 success · 1 invalid input · 2 usage · 3 gate failed · 4 a step failed · 130 interrupted.
         """,
         subcommands: [PlanCommand.self, ApplyCommand.self, VerifyCommand.self, GCCommand.self, UnlockCommand.self,
-                      ShowCommand.self, StepCommand.self]
+                      ShowCommand.self, StatusCommand.self, StepCommand.self]
     )
     public init() {}
 
@@ -21,6 +21,7 @@ public struct RunnerCommand: ParsableCommand {
     }
 
     public static func main(_ arguments: [String]?) {
+        signal(SIGPIPE, SIG_IGN)
         let code = run(arguments)
         Foundation.exit(code)
     }

@@ -32,7 +32,9 @@ enum Console {
 
     private static func write(_ text: String, to handle: FileHandle) {
         lock.lock(); defer { lock.unlock() }
-        handle.write(Data(text.utf8))
+        // A reader that went away (`runner apply | head`) must not stop the run: SIGPIPE is
+        // ignored (RunnerCommand.main) and a failed write is dropped.
+        try? handle.write(contentsOf: Data(text.utf8))
     }
 
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
