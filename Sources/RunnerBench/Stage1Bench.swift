@@ -236,11 +236,11 @@ private func runStatus(_ exe: String, _ args: [String]) -> Int32 {
 
 /// Times every convolution of the model (forward, backward-data, backward-weight) and the
 /// BatchNorm + ReLU pair after it (forward + backward) at the training batch, with the step's thread
-/// count, and prints each one's share of a measured training step. The remainder is everything
+/// count (BN and ReLU each through the tape, forward + backward), and prints each one's share of a measured training step. The remainder is everything
 /// else (max-pool, linear layers, loss, residual adds, optimizer, allocation).
 private func printStage1Profile(batch n: Int, threads: Int, stepSeconds: Double?) {
     print("\n-- engine profile: one training step at 64³ batch \(n), \(threads) threads (median of 3 per pass, ms; share of the step) --")
-    print(col("layer", 36) + col("GFLOP", 7) + col("fwd", 8) + col("bwd-data", 9) + col("bwd-wt", 8) + col("BN+ReLU", 9) + col("GFLOP/s", 8) + col("share", 7))
+    print(col("layer", 36) + col("GFLOP", 7) + col("fwd", 8) + col("bwd-data", 9) + col("bwd-wt", 8) + col("BN", 6) + col("ReLU", 6) + col("GFLOP/s", 8) + col("share", 7))
     var total = 0.0
     var lines: [(String, Double)] = []
     for layer in profileLayers(batch: n) {
@@ -258,14 +258,15 @@ private func printStage1Profile(batch n: Int, threads: Int, stepSeconds: Double?
             bd = medianTime { _ = try! ConvTranspose3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads) }
             bw = medianTime { _ = try! ConvTranspose3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads) }
         }
-        let bn = layer.followedByBN ? medianTime { bnReluStep(dy, threads: threads) } : 0
-        let sum = f + bd + bw + bn
+        let bn = layer.followedByBN ? medianTime { elementwiseStep(dy, batchNorm: true, threads: threads) } : 0
+        let relu = layer.followedByBN ? medianTime { elementwiseStep(dy, batchNorm: false, threads: threads) } : 0
+        let sum = f + bd + bw + bn + relu
         total += sum
         let flops = layer.gflop * (layer.needsDataGradient ? 3 : 2)
         let share = stepSeconds.map { String(format: "%.0f%%", 100 * sum / $0) } ?? "-"
         lines.append((layer.name, sum))
         print(col(layer.name, 36) + col(String(format: "%.2f", layer.gflop), 7) + col(ms(f), 8) + col(layer.needsDataGradient ? ms(bd) : "-", 9)
-              + col(ms(bw), 8) + col(layer.followedByBN ? ms(bn) : "-", 9) + col(String(format: "%.0f", flops / (f + bd + bw)), 8) + col(share, 7))
+              + col(ms(bw), 8) + col(layer.followedByBN ? ms(bn) : "-", 6) + col(layer.followedByBN ? ms(relu) : "-", 6) + col(String(format: "%.0f", flops / (f + bd + bw)), 8) + col(share, 7))
     }
     if let step = stepSeconds {
         print(String(format: "sum of the rows: %.0f ms of a %.0f ms step (%.0f%%); rest (pool, linear, loss, adds, AdamW, allocation): %.0f ms",
@@ -326,15 +327,21 @@ private func profileLayers(batch n: Int) -> [ProfileLayer] {
     ]
 }
 
-/// BatchNorm (training) + ReLU forward and backward on a tensor of the layer's output shape.
-private func bnReluStep(_ x: Tensor, threads: Int) {
+/// BatchNorm (training) or ReLU, forward and backward through the tape (as in the model), on a
+/// tensor of the layer's output shape.
+private func elementwiseStep(_ x: Tensor, batchNorm: Bool, threads: Int) {
     let c = x.shape[1]
     let tape = Tape()
     let ctx = ComputeContext.training(tape, threads: threads)
-    let g = Variable(Tensor(shape: [c], repeating: 1), requiresGrad: true)
-    let b = Variable(Tensor(shape: [c], repeating: 0), requiresGrad: true)
     let xv = Variable(x, requiresGrad: true)
-    let y = F.relu(try! F.batchNorm(xv, weight: g, bias: b, state: BatchNormState(channels: c), ctx), ctx)
+    let y: Variable
+    if batchNorm {
+        let g = Variable(Tensor(shape: [c], repeating: 1), requiresGrad: true)
+        let b = Variable(Tensor(shape: [c], repeating: 0), requiresGrad: true)
+        y = try! F.batchNorm(xv, weight: g, bias: b, state: BatchNormState(channels: c), ctx)
+    } else {
+        y = F.relu(xv, ctx)
+    }
     try! tape.backward(y, seed: x)
 }
 
