@@ -16,7 +16,8 @@ import Tensor
 /// The engine runs with the environment it was given (no allocator settings).
 ///
 /// Environment: RUNNER_TORCH_PYTHON (default /work/venv-torch/bin/python), RUNNER_BENCH_ITERS
-/// (timed steps, default 3), RUNNER_BENCH_WARMUP (default 1), RUNNER_BENCH_THREADS (default 2).
+/// (timed steps, default 3), RUNNER_BENCH_WARMUP (default 1), RUNNER_BENCH_THREADS (default 2),
+/// RUNNER_BENCH_STAGE1_ONLY=profile (only the per-layer profile).
 func runStage1Benchmarks() {
     let env = ProcessInfo.processInfo.environment
     if let spec = env["RUNNER_BENCH_STAGE1_CASE"] {
@@ -40,6 +41,10 @@ func runStage1Benchmarks() {
         print("  (or point RUNNER_TORCH_PYTHON at a python that has torch); only the engine is measured.")
     }
 
+    if env["RUNNER_BENCH_STAGE1_ONLY"] == "profile" {  // quick look at the profile alone
+        printStage1Profile(batch: 4, threads: threads, stepSeconds: nil)
+        return
+    }
     let cases: [BenchCase] = [
         BenchCase(what: "train", size: 64, batch: 4), BenchCase(what: "train", size: 64, batch: 8),
         BenchCase(what: "train", size: 32, batch: 16), BenchCase(what: "eval", size: 64, batch: 4),
