@@ -1,5 +1,5 @@
 // `RunnerBench [group…]` runs the named benchmark groups (all when none is named):
-// phantoms, planner, apply, store, tensor.
+// phantoms, planner, apply, store, tensor, stage1.
 let groups = Set(CommandLine.arguments.dropFirst())
 func wanted(_ group: String) -> Bool { groups.isEmpty || groups.contains(group) }
 
@@ -8,3 +8,4 @@ if wanted("planner") { try runPlannerBenchmarks() }
 if wanted("apply") { try runApplyBenchmarks() }
 if wanted("store") { try runStoreBench() }
 if wanted("tensor") { runTensorBenchmarks() }
+if wanted("stage1") { runStage1Benchmarks() }
