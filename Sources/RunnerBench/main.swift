@@ -1,1 +1,5 @@
-print("runner benchmarks: nothing registered yet")
+// `RunnerBench [group…]` runs the named benchmark groups (all when none is named).
+let groups = Set(CommandLine.arguments.dropFirst())
+func wanted(_ group: String) -> Bool { groups.isEmpty || groups.contains(group) }
+
+if wanted("phantoms") { try runPhantomsBenchmarks() }

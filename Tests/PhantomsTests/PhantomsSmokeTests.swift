@@ -1,6 +1,0 @@
-import XCTest
-import Phantoms
-
-final class PhantomsSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}

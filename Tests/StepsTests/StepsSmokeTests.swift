@@ -1,6 +1,0 @@
-import XCTest
-import Steps
-
-final class StepsSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}
