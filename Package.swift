@@ -38,6 +38,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "runner", dependencies: ["RunnerCLI"]),
+        // Child process driven by StoreTests (writers killed mid-write, lock contention).
+        .executableTarget(name: "StoreProbe", dependencies: ["Store"]),
         .executableTarget(name: "RunnerBench", dependencies: ["Tensor", "NN", "Phantoms", "Spec", "Planner", "Store"], swiftSettings: fast),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),

@@ -1,6 +1,0 @@
-import XCTest
-import Store
-
-final class StoreSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}
