@@ -3,3 +3,4 @@ let groups = Set(CommandLine.arguments.dropFirst())
 func wanted(_ group: String) -> Bool { groups.isEmpty || groups.contains(group) }
 
 if wanted("phantoms") { try runPhantomsBenchmarks() }
+if wanted("planner") { try runPlannerBenchmarks() }

@@ -5,7 +5,7 @@ public struct RunnerCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "runner",
         abstract: "Declarative experiment graphs for Stage 1 NIR-DOT reconstruction networks.",
-        subcommands: []
+        subcommands: [PlanCommand.self]
     )
     public init() {}
 }

@@ -1,6 +1,0 @@
-import XCTest
-import Planner
-
-final class PlannerSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}

@@ -1,6 +1,0 @@
-import XCTest
-import RunnerCLI
-
-final class RunnerCLISmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}
