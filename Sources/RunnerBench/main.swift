@@ -4,3 +4,4 @@ func wanted(_ group: String) -> Bool { groups.isEmpty || groups.contains(group) 
 
 if wanted("phantoms") { try runPhantomsBenchmarks() }
 if wanted("planner") { try runPlannerBenchmarks() }
+if wanted("apply") { try runApplyBenchmarks() }

@@ -1,6 +1,0 @@
-import XCTest
-import Execution
-
-final class ExecutionSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}
