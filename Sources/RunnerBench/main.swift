@@ -5,3 +5,6 @@ func wanted(_ group: String) -> Bool { groups.isEmpty || groups.contains(group) 
 if wanted("phantoms") { try runPhantomsBenchmarks() }
 if wanted("planner") { try runPlannerBenchmarks() }
 if wanted("apply") { try runApplyBenchmarks() }
+// `RunnerBench [area …]` runs the benchmarks of the named areas (all when none is named).
+let areas = Set(CommandLine.arguments.dropFirst())
+if areas.isEmpty || areas.contains("tensor") { runTensorBenchmarks() }

@@ -1,0 +1,102 @@
+/// Tiled vol2col / col2vol for NCDHW convolutions.
+///
+/// A tile is a run of whole output rows (od, oh) of one sample: T = rows·W' columns. The column
+/// buffer holds [Cin·kD·kH·kW, T] floats — bounded by `Vol2Col.budget`, never the whole volume
+/// (a full im2col of a 64³ sample with Cin·k³ = 432 rows would be 450 MB).
+enum Vol2Col {
+    /// Upper bound on a column buffer, in floats (2 MiB: stays in L2 alongside the GEMM's panels).
+    static let budget = 1 << 19
+
+    /// Output rows (od, oh pairs) per tile.
+    static func rowsPerTile(_ g: Conv3dGeometry) -> Int {
+        max(1, min(g.outSize.d * g.outSize.h, budget / max(1, g.patchSize * g.outSize.w)))
+    }
+
+    /// Range of ow for which iw = ow·s − p + l lies in 0..<W.
+    @inline(__always)
+    static func validRange(_ l: Int, _ s: Int, _ p: Int, inW: Int, outW: Int) -> Range<Int> {
+        // iw ≥ 0 ⇔ ow ≥ ceil((p − l) / s); iw ≤ W − 1 ⇔ ow ≤ floor((W − 1 + p − l) / s)
+        let lo = p - l <= 0 ? 0 : (p - l + s - 1) / s
+        let hiNum = inW - 1 + p - l
+        let hi = hiNum < 0 ? -1 : min(outW - 1, hiNum / s)
+        return lo > hi ? 0..<0 : lo..<(hi + 1)
+    }
+
+    /// Fills col[K, T] (K = Cin·k³, T = rowCount·W') from one sample `x` [Cin, D, H, W].
+    static func fill(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, rowStart: Int, rowCount: Int,
+                     col: UnsafeMutablePointer<Float>) {
+        let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
+        let (Ho, Wo) = (g.outSize.h, g.outSize.w)
+        let (kd, kh, kw) = (g.kernel.d, g.kernel.h, g.kernel.w)
+        let (sd, sh, sw) = (g.stride.d, g.stride.h, g.stride.w)
+        let (pd, ph, pw) = (g.padding.d, g.padding.h, g.padding.w)
+        let T = rowCount * Wo
+        var r = 0
+        for c in 0..<g.inChannels {
+            for i in 0..<kd {
+                for j in 0..<kh {
+                    for l in 0..<kw {
+                        let dst = col + r * T
+                        r += 1
+                        let valid = validRange(l, sw, pw, inW: W, outW: Wo)
+                        for rr in 0..<rowCount {
+                            let q = rowStart + rr
+                            let od = q / Ho, oh = q - (q / Ho) * Ho
+                            let id = od * sd - pd + i, ih = oh * sh - ph + j
+                            let out = dst + rr * Wo
+                            if id < 0 || id >= D || ih < 0 || ih >= H || valid.isEmpty {
+                                out.update(repeating: 0, count: Wo)
+                                continue
+                            }
+                            if valid.lowerBound > 0 { out.update(repeating: 0, count: valid.lowerBound) }
+                            if valid.upperBound < Wo { (out + valid.upperBound).update(repeating: 0, count: Wo - valid.upperBound) }
+                            let src = x + ((c * D + id) * H + ih) * W - pw + l
+                            if sw == 1 {
+                                (out + valid.lowerBound).update(from: src + valid.lowerBound, count: valid.count)
+                            } else {
+                                for ow in valid { out[ow] = src[ow * sw] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds col[K, T] back into one sample `dx` [Cin, D, H, W] (the adjoint of `fill`).
+    static func accumulate(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, rowStart: Int, rowCount: Int,
+                           into dx: UnsafeMutablePointer<Float>) {
+        let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
+        let (Ho, Wo) = (g.outSize.h, g.outSize.w)
+        let (kd, kh, kw) = (g.kernel.d, g.kernel.h, g.kernel.w)
+        let (sd, sh, sw) = (g.stride.d, g.stride.h, g.stride.w)
+        let (pd, ph, pw) = (g.padding.d, g.padding.h, g.padding.w)
+        let T = rowCount * Wo
+        var r = 0
+        for c in 0..<g.inChannels {
+            for i in 0..<kd {
+                for j in 0..<kh {
+                    for l in 0..<kw {
+                        let src = col + r * T
+                        r += 1
+                        let valid = validRange(l, sw, pw, inW: W, outW: Wo)
+                        if valid.isEmpty { continue }
+                        for rr in 0..<rowCount {
+                            let q = rowStart + rr
+                            let od = q / Ho, oh = q - (q / Ho) * Ho
+                            let id = od * sd - pd + i, ih = oh * sh - ph + j
+                            if id < 0 || id >= D || ih < 0 || ih >= H { continue }
+                            let s = src + rr * Wo
+                            let dst = dx + ((c * D + id) * H + ih) * W - pw + l
+                            if sw == 1 {
+                                for ow in valid { dst[ow] += s[ow] }
+                            } else {
+                                for ow in valid { dst[ow * sw] += s[ow] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
