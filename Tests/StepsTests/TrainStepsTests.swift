@@ -34,7 +34,9 @@ final class TrainStepsTests: XCTestCase {
         let result = try step.run(StepRequest(key: String(repeating: "ab", count: 32), kind: S.kind, name: "\(S.kind.rawValue)[baseline, seed 3]",
                                               params: params, inputs: [:], cores: 2), context: context)
         var files = result.linkedFiles
-        for name in try FileManager.default.contentsOfDirectory(atPath: out.path) {
+        let enumerator = FileManager.default.enumerator(at: out, includingPropertiesForKeys: [.isRegularFileKey])!
+        for case let url as URL in enumerator where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
+            let name = String(url.standardizedFileURL.path.dropFirst(out.standardizedFileURL.path.count + 1))
             counter += 1
             let digest = String(format: "%064x", counter)
             let object = base.appendingPathComponent("objects").appendingPathComponent(digest)
@@ -48,6 +50,11 @@ final class TrainStepsTests: XCTestCase {
     func json<T: Encodable>(_ value: T) throws -> JSONValue { try JSONValue(encoding: value) }
     func read(_ tree: ArtifactTree, _ name: String) throws -> Data { try Data(contentsOf: paths[tree.files[name]!]!) }
     func number(_ v: JSONValue?) -> Double? { if case .number(let d)? = v { return d }; return nil }
+    /// `metrics.<name>` (metric names contain dots, so not a path).
+    func metric(_ doc: JSONValue, _ name: String) -> JSONValue? {
+        if case .object(let m)? = doc[path: "metrics"] { return m[name] }
+        return nil
+    }
 
     /// generate 12 → clean → split 6/3/3: the data and split inputs of train.
     func data() throws -> (data: ArtifactTree, split: ArtifactTree) {
@@ -98,18 +105,18 @@ final class TrainStepsTests: XCTestCase {
         let evaluated = try run(EvaluateStep(), try json(EvaluateSpec(metrics: Metrics.all)),
                                 inputs: ["model": trained, "data": data, "split": split], scratch: "eval-scratch")
         let doc = try JSONValue(jsonData: read(evaluated, "metrics.json"))
-        let rmse = try XCTUnwrap(number(doc[path: "metrics.rmse"]))
-        let mua = try XCTUnwrap(number(doc[path: "metrics.rmse.mua"])), musp = try XCTUnwrap(number(doc[path: "metrics.rmse.musp"]))
-        XCTAssertEqual(try XCTUnwrap(number(doc[path: "metrics.psnr"])), 20 * log10(1 / rmse), accuracy: 1e-9)
-        XCTAssertEqual(try XCTUnwrap(number(doc[path: "metrics.psnr.mua"])), 20 * log10(1 / mua), accuracy: 1e-9)
+        let rmse = try XCTUnwrap(number(metric(doc, "rmse")))
+        let mua = try XCTUnwrap(number(metric(doc, "rmse.mua"))), musp = try XCTUnwrap(number(metric(doc, "rmse.musp")))
+        XCTAssertEqual(try XCTUnwrap(number(metric(doc, "psnr"))), 20 * log10(1 / rmse), accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(number(metric(doc, "psnr.mua"))), 20 * log10(1 / mua), accuracy: 1e-9)
         XCTAssertEqual(rmse * rmse, (mua * mua + musp * musp) / 2, accuracy: 1e-12)
-        let ssim = try XCTUnwrap(number(doc[path: "metrics.ssim"]))
-        XCTAssertEqual(ssim, (number(doc[path: "metrics.ssim.mua"])! + number(doc[path: "metrics.ssim.musp"])!) / 2, accuracy: 1e-12)
+        let ssim = try XCTUnwrap(number(metric(doc, "ssim")))
+        XCTAssertEqual(ssim, (number(metric(doc, "ssim.mua"))! + number(metric(doc, "ssim.musp"))!) / 2, accuracy: 1e-12)
         XCTAssertTrue(ssim > -1 && ssim <= 1)
         guard case .array(let perPhantom)? = doc[path: "per_phantom"] else { return XCTFail("no per_phantom") }
         XCTAssertEqual(perPhantom.count, 3)
         // overall RMSE = √(mean of per-phantom MSE) (all phantoms have equally many voxels)
-        let mse = perPhantom.compactMap { number($0[path: "metrics.rmse"]) }.map { $0 * $0 }
+        let mse = perPhantom.compactMap { number(metric($0, "rmse")) }.map { $0 * $0 }
         XCTAssertEqual(rmse, (mse.reduce(0, +) / 3).squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(number(evaluated.summary[path: "rmse"]), rmse)
 

@@ -182,16 +182,19 @@ public struct TrainStep: StepImplementation {
         try DataParams.writeJSON(request.params, to: out.appendingPathComponent(Self.paramsName))
         let seconds = state.history.map(\.seconds).reduce(0, +)
         let meanRate = state.history.map(\.samplesPerSecond).reduce(0, +) / Double(max(1, state.history.count))
-        return StepResult(summary: .object([
-            "best_epoch": .number(Double(state.bestEpoch ?? 0)),
+        var summary: [String: JSONValue] = [
             "best_\(monitored.replacingOccurrences(of: ".", with: "_"))": .number(state.bestValue ?? .nan),
+        ]
+        summary.merge([
+            "best_epoch": .number(Double(state.bestEpoch ?? 0)),
             "best_val_rmse": .number(state.history.first { $0.epoch == state.bestEpoch }?.valRMSE ?? .nan),
             "epochs_run": .number(Double(state.epochsDone)),
             "stopped_early": .bool(state.stoppedEarly),
             "samples_per_second": .number(meanRate),
             "seconds": .number(seconds),
             "parameters": .number(Double(model.parameterCount)),
-        ]))
+        ]) { _, new in new }
+        return StepResult(summary: .object(summary))
     }
 
     /// Eval-mode forward over `set`: `val.rmse`, per channel, PSNR (range 1) and optionally SSIM.
