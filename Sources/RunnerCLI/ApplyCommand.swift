@@ -174,6 +174,12 @@ struct ApplyCommand: ParsableCommand {
         var results: [String: [String: [String: [Double]]]] = [:]   // experiment → variant → metric → one value per seed
         for step in plan.steps where step.kind.rawValue == "evaluate" {
             guard let variant = step.variant, let record = try? store.record(step.key), case .object(let summary) = record.output.summary else { continue }
+            // The evaluate step writes the run's manifest as an output file; it becomes runs/<evaluate key>/manifest.json.
+            if let digest = record.output.files["manifest.json"], (try? store.manifest(runID: step.key)) ?? nil == nil,
+               var manifest = try? StoreJSON.decode(Manifest.self, from: store.objects.read(digest)) {
+                manifest.experiment = step.experiment
+                try store.writeManifest(manifest, runID: step.key)
+            }
             for (metric, value) in summary { if case .number(let x) = value { results[step.experiment, default: [:]][variant, default: [:]][metric, default: []].append(x) } }
         }
         var failed: [Gates.Outcome] = []
