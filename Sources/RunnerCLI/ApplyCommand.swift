@@ -176,6 +176,34 @@ struct ApplyCommand: ParsableCommand {
                                   names: Dictionary(requests.map { ($0.key, $0.name) }, uniquingKeysWith: { a, _ in a }), failedLogs: failedLogs,
                                   elapsed: wallClock.now() - began, exit: exit))
         if exit != .success { throw ExitCode(exit.rawValue) }
+        try checkGates(plan: plan, files: saved?.experimentFiles ?? files, store: store)
+    }
+
+    /// Summary table and the `gate` section of every variant on this plan's evaluate results (Steps' `Gates`); exit 3 on a failure.
+    private func checkGates(plan: Plan, files: [String], store: RunnerStore) throws {
+        var results: [String: [String: [String: [Double]]]] = [:]   // experiment → variant → metric → one value per seed
+        for step in plan.steps where step.kind.rawValue == "evaluate" {
+            guard let variant = step.variant, let record = try? store.record(step.key), case .object(let summary) = record.output.summary else { continue }
+            // The evaluate step writes the run's manifest as an output file; it becomes runs/<evaluate key>/manifest.json.
+            if let digest = record.output.files["manifest.json"], (try? store.manifest(runID: step.key)) ?? nil == nil,
+               var manifest = try? StoreJSON.decode(Manifest.self, from: store.objects.read(digest)) {
+                manifest.experiment = step.experiment
+                try store.writeManifest(manifest, runID: step.key)
+            }
+            for (metric, value) in summary { if case .number(let x) = value { results[step.experiment, default: [:]][variant, default: [:]][metric, default: []].append(x) } }
+        }
+        var failed: [Gates.Outcome] = []
+        for loaded in try ExperimentLoading.load(paths: files) where results[loaded.experiment.name] != nil {
+            let table = results[loaded.experiment.name]!
+            if !json { print(Gates.summaryTable(variants: loaded.variants.map(\.name), metrics: loaded.experiment.evaluate.metrics, results: table)) }
+            for variant in loaded.variants {
+                for outcome in Gates.evaluate(variant.experiment.gate, variant: variant.name, results: table) {
+                    print(outcome.message)
+                    if !outcome.passed { failed.append(outcome) }
+                }
+            }
+        }
+        if !failed.isEmpty { throw ExitCode(RunnerExit.gateFailed.rawValue) }
     }
 
     private var commandLine: String {

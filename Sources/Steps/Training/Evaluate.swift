@@ -1,0 +1,150 @@
+import Foundation
+import NN
+import Spec
+import Store
+import Tensor
+
+/// `evaluate`: the train step's best (or last) checkpoint in eval mode on one split part (test by
+/// default): RMSE, SSIM, PSNR, MAE overall and per channel, and per phantom so comparisons can
+/// be paired. Writes `metrics.json` and the run's `manifest.json` (see `RunManifest`).
+public struct EvaluateStep: StepImplementation {
+    public static let kind = StepKind.evaluate
+    public static let codeVersion = 1
+    public static let metricsName = "metrics.json"
+    static let batchSize = 4
+    public init() {}
+
+    public func run(_ request: StepRequest, context: StepContext) throws -> StepResult {
+        let spec = try DataParams.decode(EvaluateSpec.self, request.params, step: .evaluate)
+        guard spec.dataRange > 0, spec.dataRange.isFinite else { throw StepError("evaluate: data_range must be > 0 (got \(spec.dataRange))") }
+        for name in spec.metrics where !Metrics.all.contains(name) {
+            throw StepError("evaluate: unknown metric '\(name)' (known: \(Metrics.all.joined(separator: ", ")))")
+        }
+        let modelTree = try DataParams.input(context, role: "model", step: .evaluate)
+        let checkpointName = spec.checkpoint == .best ? TrainStep.bestName : TrainStep.lastName
+        guard let checkpointDigest = modelTree.files[checkpointName] else {
+            throw StepError("evaluate: the model input has no \(checkpointName) (is it the train step's output?)")
+        }
+        let model = try Self.loadModel(context.objectPath(checkpointDigest), name: checkpointName)
+        let (ids, splitDigest) = try VolumeSet.splitIDs(context, part: spec.split.rawValue, step: .evaluate)
+        let set = try VolumeSet.load(context, ids: ids, part: spec.split.rawValue, step: .evaluate)
+        guard set.size == model.config.inputSize else {
+            throw StepError("evaluate: the checkpoint was trained on \(model.config.inputSize)³ volumes but the \(spec.split.rawValue) phantoms are \(set.size)³")
+        }
+
+        var perPhantom: [(id: Int, metrics: PhantomMetrics)] = []
+        var start = 0
+        while start < set.count {
+            if context.isCancelled() { throw StepError("evaluate: cancelled") }
+            let indices = Array(start..<min(start + Self.batchSize, set.count))
+            let x = try set.batch(indices[...])
+            let y = try model(Variable(x), .evaluation(threads: max(1, context.threads)))
+            for (k, i) in indices.enumerated() {
+                perPhantom.append((set.ids[i], try PhantomMetrics(prediction: y.value, target: x, sample: k, size: set.size, dataRange: spec.dataRange)))
+            }
+            start += indices.count
+            context.progress(StepProgress(done: start, total: set.count, message: "phantoms"))
+        }
+        let overall = PhantomMetrics.aggregate(perPhantom.map(\.metrics), dataRange: spec.dataRange)
+        let selected = overall.table.filter { spec.metrics.contains($0.key) }
+        for (name, value) in selected where !value.isFinite && !name.hasPrefix("psnr") {
+            throw StepError("evaluate: \(name) is \(value) (the model's output is not finite)")
+        }
+        let document: JSONValue = .object([
+            "split": .string(spec.split.rawValue),
+            "checkpoint": .string(checkpointName),
+            "checkpoint_sha256": .string(checkpointDigest),
+            "data_range": .number(spec.dataRange),
+            "phantoms": .number(Double(set.count)),
+            "metrics": .object(selected.mapValues(JSONValue.number)),
+            "all_metrics": .object(overall.table.mapValues(JSONValue.number)),
+            "per_phantom": .array(perPhantom.map { item in
+                .object(["id": .number(Double(item.id)), "metrics": .object(item.metrics.table.mapValues(JSONValue.number))])
+            }),
+        ])
+        try DataParams.writeJSON(document, to: context.outputDirectory.appendingPathComponent(Self.metricsName))
+        let manifest = try RunManifest.make(request: request, context: context, modelTree: modelTree, checkpointName: checkpointName,
+                                            checkpointDigest: checkpointDigest, splitDigest: splitDigest,
+                                            metrics: overall.table, split: spec.split.rawValue)
+        try manifest.write(to: context.outputDirectory.appendingPathComponent(RunManifest.fileName))
+        return StepResult(summary: .object(selected.mapValues(JSONValue.number).merging(
+            ["phantoms": .number(Double(set.count)), "split": .string(spec.split.rawValue)]) { a, _ in a }))
+    }
+
+    /// A Stage 1 model from a checkpoint written by the train step (its config is in the metadata).
+    static func loadModel(_ url: URL, name: String) throws -> Stage1Model {
+        do {
+            let file = try SafetensorsFile(contentsOf: url)
+            guard let text = file.metadata["stage1_config"] else {
+                throw StepError("evaluate: \(name) has no stage1_config metadata (not written by the train step)")
+            }
+            let config = try JSONDecoder().decode(Stage1Config.self, from: Data(text.utf8))
+            let model = try Stage1Model(config, seed: 0)
+            try Checkpoint.loadModel(model, from: file)
+            return model
+        } catch let e as StepError { throw e } catch {
+            throw StepError("evaluate: cannot load \(name): \(error)")
+        }
+    }
+}
+
+/// Metrics of one phantom (both channels) — summed squared/absolute errors so that the overall
+/// values are exact aggregates, and SSIM per channel (scikit-image's 3D SSIM).
+struct PhantomMetrics {
+    var squaredError: [Double]
+    var absoluteError: [Double]
+    var ssim: [Double]
+    var voxels: Int
+    let dataRange: Double
+
+    init(prediction: Tensor, target: Tensor, sample: Int, size: Int, dataRange: Double) throws {
+        let v = size * size * size
+        self.dataRange = dataRange
+        voxels = v
+        squaredError = [0, 0]; absoluteError = [0, 0]; ssim = [0, 0]
+        try prediction.withUnsafeBufferPointer { p in
+            try target.withUnsafeBufferPointer { t in
+                for c in 0..<2 {
+                    let base = (sample * 2 + c) * v
+                    var se = 0.0, ae = 0.0
+                    for i in base..<(base + v) {
+                        let d = Double(p[i]) - Double(t[i])
+                        se += d * d; ae += abs(d)
+                    }
+                    guard se.isFinite else { throw StepError("evaluate: the model's output for sample \(sample) channel \(c) is not finite") }
+                    squaredError[c] = se; absoluteError[c] = ae
+                    ssim[c] = SSIM3D.volume(UnsafeBufferPointer(rebasing: p[base..<(base + v)]), UnsafeBufferPointer(rebasing: t[base..<(base + v)]),
+                                            shape: [size, size, size], dataRange: dataRange)
+                }
+            }
+        }
+    }
+
+    private init(squaredError: [Double], absoluteError: [Double], ssim: [Double], voxels: Int, dataRange: Double) {
+        self.squaredError = squaredError; self.absoluteError = absoluteError; self.ssim = ssim; self.voxels = voxels; self.dataRange = dataRange
+    }
+
+    /// Sums errors (so RMSE is over every voxel) and averages SSIM over the phantoms.
+    static func aggregate(_ items: [PhantomMetrics], dataRange: Double) -> PhantomMetrics {
+        let n = Double(max(1, items.count))
+        return PhantomMetrics(squaredError: (0..<2).map { c in items.map { $0.squaredError[c] }.reduce(0, +) },
+                              absoluteError: (0..<2).map { c in items.map { $0.absoluteError[c] }.reduce(0, +) },
+                              ssim: (0..<2).map { c in items.map { $0.ssim[c] }.reduce(0, +) / n },
+                              voxels: items.map(\.voxels).reduce(0, +), dataRange: dataRange)
+    }
+
+    /// Spec's metric names → values: rmse, rmse.mua, rmse.musp, ssim…, psnr…, mae….
+    var table: [String: Double] {
+        let v = Double(max(1, voxels))
+        let rmse = squaredError.map { ($0 / v).squareRoot() }
+        let overall = (squaredError.reduce(0, +) / (2 * v)).squareRoot()
+        let psnr = { (r: Double) in 20 * log10(dataRange / r) }
+        var out: [String: Double] = ["rmse": overall, "psnr": psnr(overall), "ssim": ssim.reduce(0, +) / 2,
+                                     "mae": absoluteError.reduce(0, +) / (2 * v)]
+        for (c, name) in ["mua", "musp"].enumerated() {
+            out["rmse." + name] = rmse[c]; out["psnr." + name] = psnr(rmse[c])
+            out["ssim." + name] = ssim[c]; out["mae." + name] = absoluteError[c] / v
+        }
+        return out
+    }
+}
