@@ -1,5 +1,5 @@
 /// The step implementations this runner ships (data steps live in Steps/Data/).
-/// Training, evaluation and the report arrive with issue 4; until then the registry says so.
+/// Every step kind this runner ships; the report step is not built yet and the registry says so.
 enum StandardSteps {
     static var all: [any StepImplementation] { [GenerateStep(), IngestStep(), CleanStep(), SplitStep(), TrainStep(), EvaluateStep()] }
 }

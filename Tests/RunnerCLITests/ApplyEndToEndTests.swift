@@ -12,8 +12,9 @@ final class ApplyEndToEndTests: XCTestCase {
         try ws.write("exp.yaml", Workspace.dataExperiment())
         let first = try ws.run(["apply", "exp.yaml"])
         XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
-        XCTAssertEqual(try ws.records().mapValues { $0 }, ["generate": ["succeeded"], "clean": ["succeeded"], "split": ["succeeded"]])
-        XCTAssertTrue(first.stdout.contains("not implemented yet: training arrives with issue 4"), first.stdout)
+        XCTAssertEqual(try ws.records().mapValues { $0 }, ["generate": ["succeeded"], "clean": ["succeeded"], "split": ["succeeded"],
+                                                           "train": ["succeeded"], "evaluate": ["succeeded"]])
+        XCTAssertTrue(first.stdout.contains("not implemented yet: report.html"), first.stdout)
         XCTAssertTrue(ws.incompleteMarkers().isEmpty)
 
         let shown = try ws.run(["show", "split", "exp.yaml"])
@@ -25,7 +26,7 @@ final class ApplyEndToEndTests: XCTestCase {
         let events = ApplyEvents(second.stdout)
         XCTAssertEqual(events.kinds(of: "started"), [])
         XCTAssertEqual(events.planned?["to_run"] as? Int, 0)
-        XCTAssertEqual(events.planned?["cached"] as? Int, 3)
+        XCTAssertEqual(events.planned?["cached"] as? Int, 5)
     }
 
     func testChangingTheSplitSeedRerunsOnlyTheSplit() throws {
@@ -88,7 +89,7 @@ final class ApplyEndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
         let events = ApplyEvents(r.stdout)
         XCTAssertEqual(events.kinds(of: "failed"), ["ingest"], r.stdout)
-        XCTAssertEqual(events.kinds(of: "finished"), ["generate", "clean", "split"], "the independent experiment finishes")
+        XCTAssertEqual(events.kinds(of: "finished"), ["generate", "clean", "split", "train", "evaluate"], "the independent experiment finishes")
         let failed = try XCTUnwrap(events.lines.first { $0["event"] as? String == "failed" })
         let message = failed["message"] as? String ?? ""
         XCTAssertTrue(message.contains("no-phantoms") && message.contains("phantom"), message)

@@ -75,6 +75,7 @@ final class ApplyInterruptionTests: XCTestCase {
 
         let again = try ws.run(["apply", "exp.yaml"])
         XCTAssertEqual(again.status, 0, again.stdout + again.stderr)
-        XCTAssertEqual(try ws.records(), ["generate": ["succeeded"], "clean": ["succeeded"], "split": ["succeeded"]])
+        XCTAssertEqual(try ws.records(), ["generate": ["succeeded"], "clean": ["succeeded"], "split": ["succeeded"],
+                                          "train": ["succeeded"], "evaluate": ["succeeded"]])
     }
 }

@@ -32,6 +32,9 @@ final class Workspace {
             ratios: {train: 0.8, val: 0.1, test: 0.1}
             stratify_by: [tumour_count]
             seed: \(splitSeed)
+        model: {base_channels: 4, latent_dim: 16}
+        training: {epochs: 1, batch_size: 4}
+        seeds: [1]
         """
     }
 
