@@ -67,7 +67,7 @@ public struct TrainStep: StepImplementation {
         }
         let t = params.training
         let samplesPerStep = t.batchSize * t.accumulate
-        let stepsPerEpoch = (train.count + samplesPerStep - 1) / samplesPerStep
+        let stepsPerEpoch = Self.stepCount(samples: train.count, perStep: samplesPerStep)
         let optimizer = try params.makeOptimizer()
         let ema = try t.ema.map { try WeightEMA(decay: $0) }
         let trainer: Stage1Trainer
@@ -111,11 +111,15 @@ public struct TrainStep: StepImplementation {
                     throw StepError("train: cancelled in epoch \(epoch + 1); the checkpoint after epoch \(state.epochsDone) is kept and the next run resumes from it")
                 }
                 let first = step * samplesPerStep
-                let stepSamples = order[first..<min(first + samplesPerStep, order.count)]
+                let last = step == stepsPerEpoch - 1 ? order.count : min(first + samplesPerStep, order.count)
+                let stepSamples = order[first..<last]
                 var microBatches: [(input: Tensor, target: Tensor)] = []
                 var start = stepSamples.startIndex
                 while start < stepSamples.endIndex {
-                    let slice = stepSamples[start..<min(start + t.batchSize, stepSamples.endIndex)]
+                    var stop = min(start + t.batchSize, stepSamples.endIndex)
+                    // BatchNorm needs two samples: a lone trailing sample joins the batch before it.
+                    if stepSamples.endIndex - stop == 1 && stop > start + 1 { stop = stepSamples.endIndex }
+                    let slice = stepSamples[start..<stop]
                     let x = try train.batch(slice) { i, v in augmenter.apply(v, key: augmentKey.derived(UInt64(i))) }
                     microBatches.append((x, x))
                     start = slice.endIndex
@@ -198,6 +202,13 @@ public struct TrainStep: StepImplementation {
     }
 
     /// Eval-mode forward over `set`: `val.rmse`, per channel, PSNR (range 1) and optionally SSIM.
+    /// Optimizer steps per epoch. A remainder of one sample joins the last step instead of
+    /// forming a step of its own, because a one-sample batch has no BatchNorm statistics.
+    static func stepCount(samples: Int, perStep: Int) -> Int {
+        let steps = (samples + perStep - 1) / perStep
+        return steps > 1 && samples % perStep == 1 ? steps - 1 : steps
+    }
+
     static func validate(_ model: Stage1Model, on set: VolumeSet, batchSize: Int, ssim: Bool, threads: Int) throws -> [String: Double] {
         var acc = MetricAccumulator(dataRange: 1.0, ssim: ssim)
         var start = 0
