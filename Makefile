@@ -35,9 +35,11 @@ build: deps
 run: build
 	$(BIN) apply experiments/quickstart.yaml
 
+# One release build of the binaries and the test bundle together (tests import modules without
+# @testable and run the built `runner` as a process), then the tests without rebuilding.
 test: deps
-	$(SWIFT) build -c release
-	$(SWIFT) test -c release
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --skip-build
 
 # `make bench` runs every benchmark group; `make bench GROUPS="tensor stage1"` a few
 # (phantoms, planner, apply, store, tensor, stage1). Each prints reference figures beside ours.

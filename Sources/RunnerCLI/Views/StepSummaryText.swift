@@ -12,15 +12,22 @@ enum StepSummaryText {
 
     private static func value(_ v: JSONValue) -> String? {
         switch v {
-        case .number: return v.canonicalText
+        case .number(let x): return number(x)
         case .bool(let b): return b ? "yes" : "no"
         case .string(let s): return s.count <= 16 && !s.contains(" ") ? s : nil
         case .object(let fields):
             let inner = fields.keys.sorted().compactMap { key -> String? in
-                if case .number = fields[key]! { return "\(key) \(fields[key]!.canonicalText)" } else { return nil }
+                if case .number(let x) = fields[key]! { return "\(key) \(number(x))" } else { return nil }
             }
             return inner.isEmpty ? nil : "(" + inner.joined(separator: ", ") + ")"
         default: return nil
         }
+    }
+
+    /// Counts print exactly; measurements with 4 significant digits (a line to read, not to parse:
+    /// `--json` carries full precision).
+    static func number(_ x: Double) -> String {
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        return String(format: "%.4g", x)
     }
 }

@@ -24,9 +24,17 @@ public struct SplitStep: StepImplementation {
             throw StepError("split: cannot read \(CleanStep.reportName): \(error)")
         }
         let stats = try Self.stats(report)
+        guard !stats.isEmpty else {
+            throw StepError("split: no phantoms to split (the clean step accepted none; see its report for the reasons)")
+        }
         let split: Split
         do { split = try Stratify.split(stats, config: config) } catch let error as SplitError {
             throw StepError(error.description)
+        }
+        // An empty part would only fail later, in training or evaluation, with a vaguer message.
+        let ratio = Dictionary(zip(config.parts, config.ratios), uniquingKeysWith: { a, _ in a })
+        if let empty = zip(split.parts, split.ids).first(where: { $0.1.isEmpty && ratio[$0.0, default: 0] > 0 })?.0 {
+            throw StepError("split: the \(empty) part is empty (\(stats.count) phantoms accepted): use more phantoms or other ratios")
         }
         let document = Self.document(split, spec: spec)
         try DataParams.writeJSON(document, to: context.outputDirectory.appendingPathComponent(Self.fileName))
