@@ -40,7 +40,7 @@ final class PredictEndToEndTests: XCTestCase {
         XCTAssertEqual(phantoms.compactMap { $0["id"] as? Int }, Self.inputIDs)
         let checkpoint = try XCTUnwrap(doc["checkpoint"] as? [String: Any])
         XCTAssertEqual(checkpoint["sha256"] as? String, try ws.outputFiles(trainKey)["best.safetensors"])
-        XCTAssertEqual(ws.files(under: "out"), Self.inputIDs.map { "phantom_\($0)/phantom_\($0)_scan.h5" }, "only the reconstructions, no staging left")
+        XCTAssertEqual(ws.files(under: "out"), Self.inputIDs.map { "phantom_\($0)/phantom_\($0)_scan.h5" }.sorted(), "only the reconstructions, no staging left")
 
         let read = try Python.python3(Python.readReconstructions, ["inputs", "out", Self.inputIDs.map(String.init).joined(separator: ",")], in: ws.dir)
         XCTAssertEqual(read.status, 0, read.stderr)
@@ -116,7 +116,7 @@ final class PredictEndToEndTests: XCTestCase {
         try ws.write("garbage.safetensors", "not a safetensors file at all")
         try expectFailure(["--checkpoint", "garbage.safetensors", "inputs"], mentions: ["garbage.safetensors"], output: "bad2")
 
-        // wrong size: a 16³ phantom beside good ones — the good ones are not written either
+        // wrong size: a 48³ phantom beside good ones — the good ones are not written either
         let small = try Python.python3(Python.writePhantoms, ["small", "7", "48"], in: ws.dir)
         XCTAssertEqual(small.status, 0, small.stderr)
         try expectFailure(["--checkpoint", trainKey, "inputs", "small"], mentions: ["small/phantom_7/phantom_7_scan.h5", "48×48×48", "32³"], output: "bad3")

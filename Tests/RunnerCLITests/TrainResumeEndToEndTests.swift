@@ -54,6 +54,9 @@ final class TrainResumeEndToEndTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stdout + resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("resuming after epoch \(epochsDone)"), resumed.stdout)
         XCTAssertFalse(resumed.stdout.contains("epoch 1/\(Self.epochs) batch"), "epochs before the checkpoint are not trained again")
+        // Progress lines (the TTY and the log show them): epoch, batch, loss, samples/s, ETA.
+        let progress = resumed.stdout.split(separator: "\n").first { $0.contains("epoch \(epochsDone + 1)/\(Self.epochs) batch 1/") } ?? ""
+        for part in ["loss ", "samples/s", "ETA "] { XCTAssertTrue(progress.contains(part), "'\(part)' in \(progress)") }
         let finished = try killed.run(["apply", "exp.yaml", "--cores", "1", "--json"])
         XCTAssertEqual(finished.status, 0, finished.stderr)
         XCTAssertEqual(ApplyEvents(finished.stdout).kinds(of: "finished"), ["evaluate"], "train is cached now")
