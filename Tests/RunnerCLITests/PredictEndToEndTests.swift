@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// `runner predict` and `runner export` through the real binary, with a tiny model trained once
-/// per class by `runner apply` (32³, base_channels 4) and input phantoms written by h5py.
+/// per class by `runner apply` (32³, base_channels 4, standardised targets) and input phantoms written by h5py.
 final class PredictEndToEndTests: XCTestCase {
     private static var trained: Workspace?
     private static let inputIDs = [3, 5, 11]
@@ -11,7 +11,12 @@ final class PredictEndToEndTests: XCTestCase {
     private func workspace() throws -> Workspace {
         if let ws = Self.trained { return ws }
         let ws = try Workspace("predict")
-        try ws.write("exp.yaml", Workspace.dataExperiment(count: 24))
+        // Trained on standardised targets, so predict, export and the PyTorch check all have to apply
+        // the statistics stored in the checkpoint.
+        let experiment = Workspace.dataExperiment(count: 24)
+            .replacingOccurrences(of: "training: {epochs: 1, batch_size: 4}", with: "training: {epochs: 1, batch_size: 4, standardize_targets: true}")
+        XCTAssertTrue(experiment.contains("standardize_targets: true"))
+        try ws.write("exp.yaml", experiment)
         let applied = try ws.run(["apply", "exp.yaml", "--cores", "2"])
         XCTAssertEqual(applied.status, 0, applied.stdout + applied.stderr)
         let made = try Python.python3(Python.writePhantoms, ["inputs", Self.inputIDs.map(String.init).joined(separator: ","), "32"], in: ws.dir)
@@ -36,6 +41,7 @@ final class PredictEndToEndTests: XCTestCase {
         let r = try ws.run(["predict", "--checkpoint", String(trainKey.prefix(10)), "inputs", "-o", "out", "--json", "--threads", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let doc = try json(r.stdout)
+        XCTAssertEqual(doc["standardized_targets"] as? Bool, true)
         let phantoms = try XCTUnwrap(doc["phantoms"] as? [[String: Any]])
         XCTAssertEqual(phantoms.compactMap { $0["id"] as? Int }, Self.inputIDs)
         let checkpoint = try XCTUnwrap(doc["checkpoint"] as? [String: Any])
@@ -194,6 +200,7 @@ final class PredictEndToEndTests: XCTestCase {
         XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
         let summary = try json(check.stdout)
         XCTAssertEqual(summary["strict_load"] as? Bool, true)
+        XCTAssertEqual(summary["standardized_targets"] as? Bool, true)
         XCTAssertEqual(summary["compared_samples"] as? Int, 3)
         XCTAssertLessThanOrEqual(try XCTUnwrap(summary["max_abs_difference"] as? Double), 1e-4)
 
