@@ -278,7 +278,8 @@ def optimizer_case(opt_kind, sched_kind, wd_ramp=False):
     if opt_kind == "adamw":
         opt = torch.optim.AdamW(params.values(), lr=base_lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
     else:
-        opt = torch.optim.SGD(params.values(), lr=base_lr, momentum=0.9, weight_decay=0.01)
+        opt = torch.optim.SGD(params.values(), lr=base_lr, momentum=0.9, weight_decay=0.01,
+                              nesterov=opt_kind == "sgd_nesterov")
     steps = 5
     phases = [(2, 1e-2), (2, 5e-3), (1, 1e-3)]
     metrics = [1.0, 1.0, 0.99995, 0.9, 0.95]
@@ -364,6 +365,8 @@ def main():
         for sched in ["constant", "plateau", "phases", "onecycle", "cosine_warmup"]:
             optimizer_case(opt, sched)
     optimizer_case("adamw", "constant", wd_ramp=True)
+    for sched in ["constant", "onecycle"]:
+        optimizer_case("sgd_nesterov", sched)
     param_counts()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"total: {total:,} bytes")

@@ -1,10 +1,12 @@
-// SGD with momentum (torch.optim.SGD, dampening 0, nesterov off). Weight decay is PyTorch's
-// coupled L2 form for SGD: d = g + wd·p; buf = d on the first step, else buf·μ + d; p ← p − lr·buf.
+// SGD with momentum (torch.optim.SGD, dampening 0). Weight decay is PyTorch's coupled L2 form for
+// SGD: d = g + wd·p; buf = d on the first step, else buf·μ + d; p ← p − lr·buf, or with Nesterov
+// momentum p ← p − lr·(d + μ·buf), as torch.optim.SGD(nesterov=True).
 import Foundation
 
 public struct SGDSettings: Codable, Equatable, Sendable {
     public var momentum: Double = 0.9
-    public init(momentum: Double = 0.9) { self.momentum = momentum }
+    public var nesterov: Bool = false
+    public init(momentum: Double = 0.9, nesterov: Bool = false) { self.momentum = momentum; self.nesterov = nesterov }
 }
 
 public final class SGD: Optimizer {
@@ -15,6 +17,9 @@ public final class SGD: Optimizer {
     public init(_ settings: SGDSettings = SGDSettings()) throws {
         guard settings.momentum >= 0, settings.momentum < 1 else {
             throw OptimizerError.invalid("momentum must be in [0, 1) (got \(settings.momentum))")
+        }
+        if settings.nesterov, !(settings.momentum > 0) {
+            throw OptimizerError.invalid("Nesterov momentum needs momentum > 0 (got \(settings.momentum))")
         }
         self.settings = settings
     }
@@ -35,11 +40,12 @@ public final class SGD: Optimizer {
             if let b = existing, b.count != n { throw OptimizerError.stateMismatch(parameter: slot.name, expected: n, got: b.count) }
             var buf = existing ?? [Float](repeating: 0, count: n)
             let first = existing == nil
+            let nesterov = settings.nesterov
             buf.withUnsafeMutableBufferPointer { b in
                 for i in 0..<n {
                     let d = wd == 0 ? g[i] : g[i] + wd * p[i]
                     b[i] = first ? d : b[i] * mu + d
-                    p[i] -= lr * b[i]
+                    p[i] -= lr * (nesterov ? d + mu * b[i] : b[i])
                 }
             }
             buffers[slot.name] = buf

@@ -71,20 +71,10 @@ public struct EvaluateStep: StepImplementation {
             ["phantoms": .number(Double(set.count)), "split": .string(spec.split.rawValue)]) { a, _ in a }))
     }
 
-    /// A Stage 1 model from a checkpoint written by the train step (its config is in the metadata).
-    static func loadModel(_ url: URL, name: String) throws -> Stage1Model {
-        do {
-            let file = try SafetensorsFile(contentsOf: url)
-            guard let text = file.metadata["stage1_config"] else {
-                throw StepError("evaluate: \(name) has no stage1_config metadata (not written by the train step)")
-            }
-            let config = try JSONDecoder().decode(Stage1Config.self, from: Data(text.utf8))
-            let model = try Stage1Model(config, seed: 0)
-            try Checkpoint.loadModel(model, from: file)
-            return model
-        } catch let e as StepError { throw e } catch {
-            throw StepError("evaluate: cannot load \(name): \(error)")
-        }
+    /// A Stage 1 model from a checkpoint written by the train step (config and, when trained on
+    /// standardised targets, the statistics are in its metadata; see `TrainedModel`).
+    static func loadModel(_ url: URL, name: String) throws -> TrainedModel {
+        do { return try TrainedModel.load(url, name: name) } catch { throw StepError("evaluate: \(error)") }
     }
 }
 

@@ -59,6 +59,8 @@ public struct TrainStep: StepImplementation {
         let val = try VolumeSet.load(context, ids: valIDs, part: "val", step: .train)
         guard train.size == val.size else { throw StepError("train: train volumes are \(train.size)³ but val volumes \(val.size)³") }
 
+        // Per-channel statistics of the train part only (val and test never leak into them).
+        let standardization = try params.training.standardizeTargets ? TargetStandardization.fit(train.volumes, channels: 2) : nil
         let config = params.stage1Config(inputSize: train.size)
         let seed = UInt64(bitPattern: Int64(params.seed))
         let model: Stage1Model
@@ -98,6 +100,9 @@ public struct TrainStep: StepImplementation {
         let needSSIM = [monitored, params.plateauMetric ?? ""].contains { $0.hasPrefix("val.ssim") }
         let totalSteps = stepsPerEpoch * t.epochs
         let runKey = RandomKey(seed: seed)
+        // ETA from this attempt's own pace (validation included), so a resumed run estimates correctly.
+        let attemptStarted = Date()
+        let stepsAtStart = state.epochsDone * stepsPerEpoch
 
         while state.epochsDone < t.epochs && !state.stoppedEarly {
             let epoch = state.epochsDone
@@ -120,7 +125,10 @@ public struct TrainStep: StepImplementation {
                     // BatchNorm needs two samples: a lone trailing sample joins the batch before it.
                     if stepSamples.endIndex - stop == 1 && stop > start + 1 { stop = stepSamples.endIndex }
                     let slice = stepSamples[start..<stop]
-                    let x = try train.batch(slice) { i, v in augmenter.apply(v, key: augmentKey.derived(UInt64(i))) }
+                    let x = try train.batch(slice) { i, v in
+                        let augmented = augmenter.apply(v, key: augmentKey.derived(UInt64(i)))
+                        return standardization?.standardize(augmented) ?? augmented
+                    }
                     microBatches.append((x, x))
                     start = slice.endIndex
                 }
@@ -139,13 +147,17 @@ public struct TrainStep: StepImplementation {
                 if let r = result.parts["rmse"] { rmseSum += r * Double(stepSamples.count); rmseCount += stepSamples.count }
                 samples += stepSamples.count
                 let elapsed = Date().timeIntervalSince(started)
-                context.progress(StepProgress(done: epoch * stepsPerEpoch + step + 1, total: totalSteps,
-                                              message: String(format: "epoch %d/%d batch %d/%d loss %.5f %.1f samples/s",
-                                                              epoch + 1, t.epochs, step + 1, stepsPerEpoch, result.loss, Double(samples) / max(elapsed, 1e-9))))
+                let done = epoch * stepsPerEpoch + step + 1
+                let pace = Date().timeIntervalSince(attemptStarted) / Double(max(1, done - stepsAtStart))
+                context.progress(StepProgress(done: done, total: totalSteps,
+                                              message: String(format: "epoch %d/%d batch %d/%d loss %.5f %.1f samples/s ETA ",
+                                                              epoch + 1, t.epochs, step + 1, stepsPerEpoch, result.loss, Double(samples) / max(elapsed, 1e-9))
+                                                  + Self.duration(pace * Double(totalSteps - done))))
             }
             let trainSeconds = Date().timeIntervalSince(started)
 
-            let metrics = try Self.validate(model, on: val, batchSize: t.batchSize, ssim: needSSIM, threads: max(1, context.threads))
+            let metrics = try Self.validate(TrainedModel(model: model, standardization: standardization), on: val, batchSize: t.batchSize,
+                                            ssim: needSSIM, threads: max(1, context.threads))
             guard let valRMSE = metrics["val.rmse"], valRMSE.isFinite else {
                 throw StepError("train: validation RMSE is NaN or Inf after epoch \(epoch + 1); stopped — the last good checkpoint (after epoch \(state.epochsDone)) is kept")
             }
@@ -159,7 +171,7 @@ public struct TrainStep: StepImplementation {
             let better = state.bestValue.map { higher ? value > $0 : value < $0 } ?? true
             if better {
                 state.bestValue = value; state.bestEpoch = epoch + 1
-                try Checkpoint.modelFile(model).write(to: bestScratch)
+                try TrainedModel.checkpointFile(model, standardization: standardization).write(to: bestScratch)
             }
             state.epochsWithoutImprovement = improved ? 0 : state.epochsWithoutImprovement + 1
             if t.earlyStopping.enabled && state.epochsWithoutImprovement > t.earlyStopping.patience { state.stoppedEarly = true }
@@ -181,7 +193,7 @@ public struct TrainStep: StepImplementation {
         let out = context.outputDirectory
         guard fm.fileExists(atPath: bestScratch.path) else { throw StepError("train: no best checkpoint in \(bestScratch.path)") }
         try fm.copyItem(at: bestScratch, to: out.appendingPathComponent(Self.bestName))
-        try Checkpoint.modelFile(model).write(to: out.appendingPathComponent(Self.lastName))
+        try TrainedModel.checkpointFile(model, standardization: standardization).write(to: out.appendingPathComponent(Self.lastName))
         try Self.writeJSON(state.history, to: out.appendingPathComponent(Self.historyName))
         try DataParams.writeJSON(request.params, to: out.appendingPathComponent(Self.paramsName))
         let seconds = state.history.map(\.seconds).reduce(0, +)
@@ -198,10 +210,22 @@ public struct TrainStep: StepImplementation {
             "seconds": .number(seconds),
             "parameters": .number(Double(model.parameterCount)),
         ]) { _, new in new }
+        if let standardization {
+            summary["target_mean"] = .array(standardization.mean.map(JSONValue.number))
+            summary["target_std"] = .array(standardization.std.map(JSONValue.number))
+        }
         return StepResult(summary: .object(summary))
     }
 
-    /// Eval-mode forward over `set`: `val.rmse`, per channel, PSNR (range 1) and optionally SSIM.
+    /// `45s`, `3m12s`, `1h04m`: the ETA in progress messages.
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60)
+    }
+
     /// Optimizer steps per epoch. A remainder of one sample joins the last step instead of
     /// forming a step of its own, because a one-sample batch has no BatchNorm statistics.
     static func stepCount(samples: Int, perStep: Int) -> Int {
@@ -209,7 +233,9 @@ public struct TrainStep: StepImplementation {
         return steps > 1 && samples % perStep == 1 ? steps - 1 : steps
     }
 
-    static func validate(_ model: Stage1Model, on set: VolumeSet, batchSize: Int, ssim: Bool, threads: Int) throws -> [String: Double] {
+    /// Eval-mode forward over `set` (raw mm⁻¹: standardised models are de-standardised):
+    /// `val.rmse`, per channel, PSNR (range 1) and optionally SSIM.
+    static func validate(_ model: TrainedModel, on set: VolumeSet, batchSize: Int, ssim: Bool, threads: Int) throws -> [String: Double] {
         var acc = MetricAccumulator(dataRange: 1.0, ssim: ssim)
         var start = 0
         while start < set.count {

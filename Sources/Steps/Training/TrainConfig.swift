@@ -29,9 +29,6 @@ struct TrainParams: Codable {
         guard training.precision == .fp32 else {
             throw bad("training.precision", "bf16 training is not implemented by the engine's trainer yet (use fp32)")
         }
-        guard !training.standardizeTargets else {
-            throw bad("training.standardize_targets", "target standardisation is not implemented yet (targets are raw mm⁻¹)")
-        }
         if training.earlyStopping.enabled {
             guard Self.monitorable.contains(training.earlyStopping.metric) else {
                 throw bad("training.early_stopping.metric", "'\(training.earlyStopping.metric)' is not computed per epoch (one of \(Self.monitorable.sorted()))")
@@ -64,6 +61,7 @@ struct TrainParams: Codable {
     func makeOptimizer() throws -> Optimizer {
         switch optimizer.kind {
         case .adamw, .adam:
+            guard !optimizer.nesterov else { throw StepError("train: optimizer.nesterov applies to kind sgd only (got \(optimizer.kind.rawValue))") }
             guard optimizer.betas.count == 2 else { throw StepError("train: optimizer.betas must have 2 values (got \(optimizer.betas))") }
             // Adam and AdamW differ only in how weight decay enters; Adam without decay is AdamW without decay.
             if optimizer.kind == .adam, weightDecay.value(epoch: 0) != 0 || weightDecay.value(epoch: training.epochs) != 0 {
@@ -71,8 +69,9 @@ struct TrainParams: Codable {
             }
             return try AdamW(AdamWSettings(beta1: optimizer.betas[0], beta2: optimizer.betas[1], eps: optimizer.eps))
         case .sgd:
-            guard !optimizer.nesterov else { throw StepError("train: optimizer.nesterov is not implemented (SGD with plain momentum only)") }
-            return try SGD(SGDSettings(momentum: optimizer.momentum))
+            do { return try SGD(SGDSettings(momentum: optimizer.momentum, nesterov: optimizer.nesterov)) } catch {
+                throw StepError("train: optimizer: \(error)")
+            }
         }
     }
 
