@@ -9,7 +9,12 @@ import Store
 /// line per running step (bar, done/total, elapsed, ETA) is redrawn in place, also between
 /// events (a timer), so elapsed time moves while a step is quiet.
 final class LiveApplyView: ApplyView {
-    private struct Running { var name: String; var start: Double; var done = 0; var total = 0; var message = "" }
+    private struct Running {
+        var name: String; var start: Double; var done = 0; var total = 0; var message = ""
+        /// The first progress seen (count and time): a resumed step starts with work already done, so
+        /// its pace is measured from here, not from zero.
+        var baseDone: Int?; var baseAt = 0.0
+    }
 
     private let lock = NSLock()
     private let clock = SystemTime()
@@ -51,6 +56,7 @@ final class LiveApplyView: ApplyView {
             if let i = running.firstIndex(where: { $0.key == s.key }) {
                 // Parallel workers may report out of order: the bar never moves back.
                 let same = running[i].state.total == total
+                if !same || running[i].state.baseDone == nil { running[i].state.baseDone = done; running[i].state.baseAt = now }
                 running[i].state.done = same ? max(running[i].state.done, done) : done
                 running[i].state.total = total; running[i].state.message = message
             }
@@ -108,17 +114,23 @@ final class LiveApplyView: ApplyView {
     private func liveLine(_ r: Running, now: Double) -> String {
         let elapsed = now - r.start
         let barWidth = 20
-        var text: String
+        var bar = String(repeating: "░", count: barWidth)
+        var counts = ""
+        var eta = ""
         if r.total > 0 {
             let fraction = min(1, max(0, Double(r.done) / Double(r.total)))
             let filled = Int((fraction * Double(barWidth)).rounded(.down))
-            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: barWidth - filled)
-            let eta = r.done > 0 ? " ETA " + ApplyText.seconds(elapsed * Double(r.total - r.done) / Double(r.done)) : ""
-            text = "  \(r.name) \(bar) \(r.done)/\(r.total) \(ApplyText.seconds(elapsed))\(eta)"
-        } else {
-            text = "  \(r.name) \(String(repeating: "░", count: barWidth)) \(ApplyText.seconds(elapsed))"
+            bar = String(repeating: "█", count: filled) + String(repeating: "░", count: barWidth - filled)
+            counts = " \(r.done)/\(r.total)"
+            // A step that reports its own ETA knows its pace better (e.g. training, by batch).
+            if let base = r.baseDone, r.done > base, !r.message.contains("ETA") {
+                eta = " ETA " + ApplyText.seconds((now - r.baseAt) * Double(r.total - r.done) / Double(r.done - base))
+            }
         }
-        if !r.message.isEmpty { text += " · " + r.message }
+        let message = r.message.isEmpty ? "" : " · " + r.message
+        var text = "  \(r.name) \(bar)\(counts) \(ApplyText.seconds(elapsed))\(eta)\(message)"
+        // Narrow terminal: the step's own message says more than the bar.
+        if text.count > width - 1 { text = "  \(r.name)\(counts) \(ApplyText.seconds(elapsed))\(eta)\(message)" }
         return text.count > width - 1 ? String(text.prefix(width - 2)) + "…" : text
     }
 }
