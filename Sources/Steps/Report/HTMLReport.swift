@@ -133,9 +133,9 @@ public enum HTMLReport {
         let seeds = Array(Set(runs.map(\.seed))).sorted()
         let seedColour = Dictionary(uniqueKeysWithValues: seeds.enumerated().map { ($1, palette[$0 % palette.count]) })
         s += "<p class=\"note\">RMSE per epoch (solid: validation, dashed: training batches) and learning rate (log scale); one colour per seed: "
-        s += seeds.map { "<span class=\"swatch\" style=\"background:\(seedColour[$0]!)\"></span>seed \($0)" }.joined(separator: " ") + ". RMSE axes are shared.</p>"
+        s += seeds.map { "<span class=\"swatch\" style=\"background:\(seedColour[$0]!)\"></span>seed \($0)" }.joined(separator: " ") + ". RMSE axes are shared; values far above the rest are drawn at the top edge.</p>"
         let rmse = withCurves.flatMap { $0.curve.flatMap { [$0.valRMSE] + ($0.trainRMSE.map { [$0] } ?? []) } }.filter(\.isFinite)
-        let shared = SVGChart.paddedRange(rmse)
+        let shared = robustRange(rmse)
         s += "<div class=\"curves\">"
         for v in a.ranked {
             let own = withCurves.filter { $0.variant == v.name }
@@ -154,6 +154,15 @@ public enum HTMLReport {
             s += "</div>"
         }
         return s + "</div></section>"
+    }
+
+    /// The padded range of `values`, its top cut at 5× the median so one diverging run does not
+    /// flatten every other curve.
+    static func robustRange(_ values: [Double]) -> (Double, Double) {
+        guard !values.isEmpty else { return (0, 1) }
+        let sorted = values.sorted(), median = sorted[sorted.count / 2]
+        let capped = median > 0 ? sorted.filter { $0 <= 5 * median } : sorted
+        return SVGChart.paddedRange(capped.isEmpty ? sorted : capped)
     }
 
     static func slicesSection(_ a: ReportAnalysis, runs: [ReportRun]) -> String {

@@ -78,9 +78,11 @@ enum SVGChart {
         s += "<rect x=\"\(fmt(left))\" y=\"\(fmt(top))\" width=\"\(fmt(w))\" height=\"\(fmt(h))\" fill=\"none\" stroke=\"#ccc\"/>"
         let yTicks = logY ? Array(Int(y0.rounded(.up))...max(Int(y0.rounded(.up)), Int(y1.rounded(.down)))).map(Double.init).filter { $0 >= y0 && $0 <= y1 }
                           : niceTicks(y0, y1, count: 4)
-        for t in yTicks {
+        // A log axis spanning less than a decade has no decade ticks: label its ends instead.
+        let labelled = logY && yTicks.isEmpty ? [y0, y1] : yTicks
+        for t in labelled {
             s += "<line x1=\"\(fmt(left))\" x2=\"\(fmt(left + w))\" y1=\"\(fmt(py(t)))\" y2=\"\(fmt(py(t)))\" stroke=\"#eee\"/>"
-            s += "<text x=\"\(fmt(left - 4))\" y=\"\(fmt(py(t) + 4))\" text-anchor=\"end\" fill=\"#555\" font-size=\"10\">\(logY ? "1e\(Int(t))" : tickLabel(t))</text>"
+            s += "<text x=\"\(fmt(left - 4))\" y=\"\(fmt(py(t) + 4))\" text-anchor=\"end\" fill=\"#555\" font-size=\"10\">\(logY ? (t == t.rounded() ? "1e\(Int(t))" : String(format: "%.2g", pow(10, t))) : tickLabel(t))</text>"
         }
         for t in niceTicks(x0, x1, count: 5) where t == t.rounded() {
             s += "<text x=\"\(fmt(px(t)))\" y=\"\(fmt(top + h + 14))\" text-anchor=\"middle\" fill=\"#555\" font-size=\"10\">\(Int(t))</text>"
