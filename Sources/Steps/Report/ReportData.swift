@@ -53,6 +53,12 @@ public struct ReportRun: Sendable {
     public var slices: SliceSet?
     /// Test phantoms the evaluate step scored.
     public var phantoms: Int
+
+    public init(variant: String, seed: Int, metrics: [String: Double], perPhantom: [Int: [String: Double]],
+                curve: [CurvePoint] = [], slices: SliceSet? = nil, phantoms: Int? = nil) {
+        self.variant = variant; self.seed = seed; self.metrics = metrics; self.perPhantom = perPhantom
+        self.curve = curve; self.slices = slices; self.phantoms = phantoms ?? perPhantom.count
+    }
 }
 
 /// Reading the runs from the report step's inputs (train and evaluate outputs, by role).
@@ -104,7 +110,7 @@ public enum ReportInputs {
         }
         let phantoms: Int
         if case .number(let n)? = document[path: "phantoms"] { phantoms = Int(n) } else { phantoms = perPhantom.count }
-        return ReportRun(variant: variant, seed: seed, metrics: metrics, perPhantom: perPhantom, curve: [], slices: slices, phantoms: phantoms)
+        return ReportRun(variant: variant, seed: seed, metrics: metrics, perPhantom: perPhantom, slices: slices, phantoms: phantoms)
     }
 
     static func readCurve(_ tree: ArtifactTree, role: String, objectPath: (String) throws -> URL) throws -> [CurvePoint] {
