@@ -32,7 +32,10 @@ final class ReportStepTests: XCTestCase {
         let result = try step.run(StepRequest(key: String(repeating: "cd", count: 32), kind: S.kind, name: name ?? S.kind.rawValue,
                                               params: params, inputs: [:], cores: 2), context: context)
         var files = result.linkedFiles
-        for name in try FileManager.default.contentsOfDirectory(atPath: out.path) { files[name] = try store(out.appendingPathComponent(name)) }
+        let enumerator = FileManager.default.enumerator(at: out, includingPropertiesForKeys: [.isRegularFileKey])!
+        for case let url as URL in enumerator where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
+            files[String(url.standardizedFileURL.path.dropFirst(out.standardizedFileURL.path.count + 1))] = try store(url)
+        }
         return ArtifactTree(files: files, summary: result.summary)
     }
 
