@@ -11,7 +11,7 @@ public struct RunnerCommand: ParsableCommand {
         """,
         subcommands: [PlanCommand.self, ApplyCommand.self, VerifyCommand.self, GCCommand.self, UnlockCommand.self,
                       ShowCommand.self, StatusCommand.self, StepCommand.self,
-                      PredictCommand.self, ExportCommand.self]
+                      PredictCommand.self, ExportCommand.self, ReportCommand.self]
     )
     public init() {}
 

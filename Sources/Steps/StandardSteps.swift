@@ -1,5 +1,7 @@
-/// The step implementations this runner ships (data steps live in Steps/Data/).
-/// Every step kind this runner ships; the report step is not built yet and the registry says so.
+/// Every step kind this runner ships (data steps in Steps/Data/, training in Steps/Training/,
+/// the report in Steps/Report/).
 enum StandardSteps {
-    static var all: [any StepImplementation] { [GenerateStep(), IngestStep(), CleanStep(), SplitStep(), TrainStep(), EvaluateStep()] }
+    static var all: [any StepImplementation] {
+        [GenerateStep(), IngestStep(), CleanStep(), SplitStep(), TrainStep(), EvaluateStep(), ReportStep()]
+    }
 }

@@ -13,8 +13,8 @@ final class ApplyEndToEndTests: XCTestCase {
         let first = try ws.run(["apply", "exp.yaml"])
         XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
         XCTAssertEqual(try ws.records().mapValues { $0 }, ["generate": ["succeeded"], "clean": ["succeeded"], "split": ["succeeded"],
-                                                           "train": ["succeeded"], "evaluate": ["succeeded"]])
-        XCTAssertTrue(first.stdout.contains("not implemented yet: report.html"), first.stdout)
+                                                           "train": ["succeeded"], "evaluate": ["succeeded"], "report": ["succeeded"]])
+        XCTAssertTrue(first.stdout.contains("report: best baseline"), first.stdout)
         XCTAssertTrue(ws.incompleteMarkers().isEmpty)
 
         let shown = try ws.run(["show", "split", "exp.yaml"])
@@ -26,7 +26,7 @@ final class ApplyEndToEndTests: XCTestCase {
         let events = ApplyEvents(second.stdout)
         XCTAssertEqual(events.kinds(of: "started"), [])
         XCTAssertEqual(events.planned?["to_run"] as? Int, 0)
-        XCTAssertEqual(events.planned?["cached"] as? Int, 5)
+        XCTAssertEqual(events.planned?["cached"] as? Int, 6)
     }
 
     func testChangingTheSplitSeedRerunsOnlyTheSplit() throws {
@@ -39,9 +39,9 @@ final class ApplyEndToEndTests: XCTestCase {
         XCTAssertTrue(splitLine.contains("changed") && splitLine.contains("seed: 28 → 29"), plan.stdout)
         let again = try ws.run(["apply", "exp.yaml", "--json"])
         XCTAssertEqual(again.status, 0, again.stderr)
-        // Only the split and what depends on it (training and evaluation) run again.
-        XCTAssertEqual(ApplyEvents(again.stdout).kinds(of: "started"), ["split", "train", "evaluate"])
-        XCTAssertEqual(ApplyEvents(again.stdout).kinds(of: "finished"), ["split", "train", "evaluate"])
+        // Only the split and what depends on it (training, evaluation, the report) run again.
+        XCTAssertEqual(ApplyEvents(again.stdout).kinds(of: "started"), ["split", "train", "evaluate", "report"])
+        XCTAssertEqual(ApplyEvents(again.stdout).kinds(of: "finished"), ["split", "train", "evaluate", "report"])
     }
 
     func testASavedPlanAppliesOnceAndIsRefusedWhenStale() throws {
@@ -49,7 +49,7 @@ final class ApplyEndToEndTests: XCTestCase {
         XCTAssertEqual(try ws.run(["plan", "exp.yaml", "-o", "plan.json"]).status, 0)
         let applied = try ws.run(["apply", "plan.json", "--json"])
         XCTAssertEqual(applied.status, 0, applied.stderr)
-        XCTAssertEqual(ApplyEvents(applied.stdout).kinds(of: "finished"), ["generate", "clean", "split", "train", "evaluate"])
+        XCTAssertEqual(ApplyEvents(applied.stdout).kinds(of: "finished"), ["generate", "clean", "split", "train", "evaluate", "report"])
         let stale = try ws.run(["apply", "plan.json"])
         XCTAssertEqual(stale.status, 1)
         XCTAssertTrue(stale.stderr.contains("the saved plan is stale"), stale.stderr)
@@ -90,7 +90,7 @@ final class ApplyEndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
         let events = ApplyEvents(r.stdout)
         XCTAssertEqual(events.kinds(of: "failed"), ["ingest"], r.stdout)
-        XCTAssertEqual(events.kinds(of: "finished"), ["generate", "clean", "split", "train", "evaluate"], "the independent experiment finishes")
+        XCTAssertEqual(events.kinds(of: "finished"), ["generate", "clean", "split", "train", "evaluate", "report"], "the independent experiment finishes")
         let failed = try XCTUnwrap(events.lines.first { $0["event"] as? String == "failed" })
         let message = failed["message"] as? String ?? ""
         XCTAssertTrue(message.contains("no-phantoms") && message.contains("phantom"), message)

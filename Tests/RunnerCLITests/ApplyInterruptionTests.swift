@@ -55,7 +55,7 @@ final class ApplyInterruptionTests: XCTestCase {
         XCTAssertFalse(ws.incompleteMarkers().isEmpty, "the crashed step left its marker")
         let again = try ws.run(["apply", "exp.yaml", "--json"])
         XCTAssertEqual(again.status, 0, again.stdout + again.stderr)
-        XCTAssertEqual(ApplyEvents(again.stdout).kinds(of: "finished"), ["generate", "clean", "split", "train", "evaluate"])
+        XCTAssertEqual(ApplyEvents(again.stdout).kinds(of: "finished"), ["generate", "clean", "split", "train", "evaluate", "report"])
         XCTAssertTrue(ws.incompleteMarkers().isEmpty)
         XCTAssertEqual(try ws.run(["verify"]).status, 0)
     }

@@ -6,11 +6,15 @@ import Tensor
 
 /// `evaluate`: the train step's best (or last) checkpoint in eval mode on one split part (test by
 /// default): RMSE, SSIM, PSNR, MAE overall and per channel, and per phantom so comparisons can
-/// be paired. Writes `metrics.json` and the run's `manifest.json` (see `RunManifest`).
+/// be paired. Writes `metrics.json`, the run's `manifest.json` (see `RunManifest`) and
+/// `slices.safetensors` (central slices of the first test phantoms, for the report).
 public struct EvaluateStep: StepImplementation {
     public static let kind = StepKind.evaluate
-    public static let codeVersion = 1
+    public static let codeVersion = 2
     public static let metricsName = "metrics.json"
+    public static let slicesName = "slices.safetensors"
+    /// How many phantoms (the first ones of the evaluated part) get their central slices saved.
+    public static let slicePhantoms = 3
     static let batchSize = 4
     public init() {}
 
@@ -33,6 +37,7 @@ public struct EvaluateStep: StepImplementation {
         }
 
         var perPhantom: [(id: Int, metrics: PhantomMetrics)] = []
+        var slices = CentralSlices(size: set.size)
         var start = 0
         while start < set.count {
             if context.isCancelled() { throw StepError("evaluate: cancelled") }
@@ -41,6 +46,7 @@ public struct EvaluateStep: StepImplementation {
             let y = try model(Variable(x), .evaluation(threads: max(1, context.threads)))
             for (k, i) in indices.enumerated() {
                 perPhantom.append((set.ids[i], try PhantomMetrics(prediction: y.value, target: x, sample: k, size: set.size, dataRange: spec.dataRange)))
+                if i < Self.slicePhantoms { slices.add(id: set.ids[i], prediction: y.value, target: x, sample: k) }
             }
             start += indices.count
             context.progress(StepProgress(done: start, total: set.count, message: "phantoms"))
@@ -63,6 +69,7 @@ public struct EvaluateStep: StepImplementation {
             }),
         ])
         try DataParams.writeJSON(document, to: context.outputDirectory.appendingPathComponent(Self.metricsName))
+        try slices.file.write(to: context.outputDirectory.appendingPathComponent(Self.slicesName))
         let manifest = try RunManifest.make(request: request, context: context, modelTree: modelTree, checkpointName: checkpointName,
                                             checkpointDigest: checkpointDigest, splitDigest: splitDigest,
                                             metrics: overall.table, split: spec.split.rawValue)
@@ -75,6 +82,35 @@ public struct EvaluateStep: StepImplementation {
     /// standardised targets, the statistics are in its metadata; see `TrainedModel`).
     static func loadModel(_ url: URL, name: String) throws -> TrainedModel {
         do { return try TrainedModel.load(url, name: name) } catch { throw StepError("evaluate: \(error)") }
+    }
+}
+
+/// The central slice (index size/2 along the first spatial axis) of truth and prediction, both
+/// channels, of a few phantoms: `truth` and `prediction` [n, 2, size, size] f32, `ids` [n] i64.
+struct CentralSlices {
+    let size: Int
+    var ids: [Int64] = []
+    var truth: [Float] = []
+    var prediction: [Float] = []
+
+    init(size: Int) { self.size = size }
+
+    mutating func add(id: Int, prediction p: Tensor, target t: Tensor, sample: Int) {
+        let v = size * size * size, plane = size * size, offset = (size / 2) * plane
+        ids.append(Int64(id))
+        for c in 0..<2 {
+            let base = (sample * 2 + c) * v + offset
+            t.withUnsafeBufferPointer { truth += $0[base..<(base + plane)] }
+            p.withUnsafeBufferPointer { prediction += $0[base..<(base + plane)] }
+        }
+    }
+
+    var file: SafetensorsFile {
+        let shape = [ids.count, 2, size, size]
+        return SafetensorsFile(tensors: ["ids": SafetensorsTensor(int64s: ids, shape: [ids.count]),
+                                         "truth": SafetensorsTensor(floats: truth, shape: shape),
+                                         "prediction": SafetensorsTensor(floats: prediction, shape: shape)],
+                               metadata: ["axis": "0", "index": String(size / 2), "channels": "mua,musp"])
     }
 }
 
