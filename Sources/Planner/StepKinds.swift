@@ -14,7 +14,7 @@ public enum PlanStepKind: String, Codable, CaseIterable, Sendable, Comparable {
         case .clean: return 1
         case .split: return 1
         case .train: return 1
-        case .evaluate: return 1
+        case .evaluate: return 2
         case .report: return 1
         }
     }

@@ -10,7 +10,8 @@ public struct RunnerCommand: ParsableCommand {
         Exit codes: 0 success · 1 invalid input · 2 usage · 3 gate failed · 4 a step failed · 130 interrupted.
         """,
         subcommands: [PlanCommand.self, ApplyCommand.self, VerifyCommand.self, GCCommand.self, UnlockCommand.self,
-                      ShowCommand.self, StatusCommand.self, StepCommand.self]
+                      ShowCommand.self, StatusCommand.self, RunsCommand.self, CheckCommand.self, ReproduceCommand.self,
+                      StepCommand.self]
     )
     public init() {}
 

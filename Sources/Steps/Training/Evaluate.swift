@@ -9,7 +9,7 @@ import Tensor
 /// be paired. Writes `metrics.json` and the run's `manifest.json` (see `RunManifest`).
 public struct EvaluateStep: StepImplementation {
     public static let kind = StepKind.evaluate
-    public static let codeVersion = 1
+    public static let codeVersion = 2   // 2: manifest records runnerCommit, buildConfiguration, deterministic
     public static let metricsName = "metrics.json"
     static let batchSize = 4
     public init() {}
