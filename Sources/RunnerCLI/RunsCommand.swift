@@ -62,7 +62,7 @@ struct RunsCommand: ParsableCommand {
             return
         }
         let columns = metrics.isEmpty ? ["rmse", "ssim", "psnr"] : metrics
-        var rows: [[String]] = [["run", "experiment", "variant", "seed"] + columns + ["gates", "finished"]]
+        var rows: [[String]] = [["run", "experiment", "variant", "seed"] + columns + ["gates", "finished (UTC)"]]
         let time = ISO8601DateFormatter()
         time.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
         for run in runs {
