@@ -2,6 +2,7 @@ import ArgumentParser
 import Execution
 import Foundation
 import Planner
+import Spec
 import Steps
 import Store
 
@@ -12,8 +13,9 @@ struct ApplyCommand: ParsableCommand {
         commandName: "apply",
         abstract: "Run what the plan says must run: parallel, cached by content, crash-safe.",
         discussion: """
-        Exit codes: 0 every runnable step succeeded (steps this runner cannot run yet are listed) ·
-        1 invalid input or a stale saved plan · 2 usage · 4 a step failed · 130 interrupted (run again to continue).
+        Exit codes: 0 every runnable step succeeded (steps this runner cannot run yet are listed) and every gate passed ·
+        1 invalid input, a stale saved plan or a bad gate baseline manifest · 2 usage · 3 a gate failed · 4 a step failed ·
+        130 interrupted (run again to continue).
         """)
 
     enum FailureMode: EnumerableFlag {
@@ -53,6 +55,8 @@ struct ApplyCommand: ParsableCommand {
         let saved = try ExperimentLoading.savedPlan(files)
         let loaded = try ExperimentLoading.load(paths: saved.map { try ExperimentLoading.experimentFiles(of: $0) } ?? files)
         let inputs = try ExperimentLoading.gather(loaded)
+        // Gates comparing with stored manifests: a missing or bad manifest stops here, before anything runs.
+        let storedBaselines = try GateReport.storedBaselines(loaded)
 
         // 2. Lock the store; planning reads it under the lock so no other apply changes it meanwhile.
         let store = try storeOptions.open()
@@ -176,34 +180,22 @@ struct ApplyCommand: ParsableCommand {
                                   names: Dictionary(requests.map { ($0.key, $0.name) }, uniquingKeysWith: { a, _ in a }), failedLogs: failedLogs,
                                   elapsed: wallClock.now() - began, exit: exit))
         if exit != .success { throw ExitCode(exit.rawValue) }
-        try checkGates(plan: plan, files: saved?.experimentFiles ?? files, store: store)
+        try checkGates(plan: plan, loaded: loaded, store: store, stored: storedBaselines)
     }
 
-    /// Summary table and the `gate` section of every variant on this plan's evaluate results (Steps' `Gates`); exit 3 on a failure.
-    private func checkGates(plan: Plan, files: [String], store: RunnerStore) throws {
-        var results: [String: [String: [String: [Double]]]] = [:]   // experiment → variant → metric → one value per seed
-        for step in plan.steps where step.kind.rawValue == "evaluate" {
-            guard let variant = step.variant, let record = try? store.record(step.key), case .object(let summary) = record.output.summary else { continue }
-            // The evaluate step writes the run's manifest as an output file; it becomes runs/<evaluate key>/manifest.json.
-            if let digest = record.output.files["manifest.json"], (try? store.manifest(runID: step.key)) ?? nil == nil,
-               var manifest = try? StoreJSON.decode(Manifest.self, from: store.objects.read(digest)) {
-                manifest.experiment = step.experiment
-                try store.writeManifest(manifest, runID: step.key)
-            }
-            for (metric, value) in summary { if case .number(let x) = value { results[step.experiment, default: [:]][variant, default: [:]][metric, default: []].append(x) } }
+    /// Publishes the run manifests to runs/<evaluate key>/manifest.json, prints the summary table and
+    /// the `gate` section of every variant (Steps' `Gates`), records the gate results in the run
+    /// manifests; exit 3 on a failed gate.
+    private func checkGates(plan: Plan, loaded: [LoadedExperiment], store: RunnerStore, stored: [String: Gates.StoredBaseline]) throws {
+        try RunPublishing.publish(plan: plan, store: store)
+        let report = GateReport.collect(plan: plan, loaded: loaded, store: store, stored: stored)
+        try report.record(in: store)
+        if json {
+            Console.out(JSONValue.object(["event": .string("gates"), "report": report.json]).canonicalText)
+        } else if !report.text.isEmpty {
+            Console.out(report.text)
         }
-        var failed: [Gates.Outcome] = []
-        for loaded in try ExperimentLoading.load(paths: files) where results[loaded.experiment.name] != nil {
-            let table = results[loaded.experiment.name]!
-            if !json { print(Gates.summaryTable(variants: loaded.variants.map(\.name), metrics: loaded.experiment.evaluate.metrics, results: table)) }
-            for variant in loaded.variants {
-                for outcome in Gates.evaluate(variant.experiment.gate, variant: variant.name, results: table) {
-                    print(outcome.message)
-                    if !outcome.passed { failed.append(outcome) }
-                }
-            }
-        }
-        if !failed.isEmpty { throw ExitCode(RunnerExit.gateFailed.rawValue) }
+        if !report.failed.isEmpty { throw ExitCode(RunnerExit.gateFailed.rawValue) }
     }
 
     private var commandLine: String {

@@ -9,9 +9,9 @@ public struct RunnerCommand: ParsableCommand {
         discussion: """
         Exit codes: 0 success · 1 invalid input · 2 usage · 3 gate failed · 4 a step failed · 130 interrupted.
         """,
-        subcommands: [PlanCommand.self, ApplyCommand.self, VerifyCommand.self, GCCommand.self, UnlockCommand.self,
-                      ShowCommand.self, StatusCommand.self, StepCommand.self,
-                      PredictCommand.self, ExportCommand.self, ReportCommand.self]
+        subcommands: [PlanCommand.self, ApplyCommand.self, ReportCommand.self, RunsCommand.self, CheckCommand.self,
+                      ReproduceCommand.self, PredictCommand.self, ExportCommand.self, StatusCommand.self, ShowCommand.self,
+                      VerifyCommand.self, GCCommand.self, UnlockCommand.self, StepCommand.self]
     )
     public init() {}
 

@@ -10,7 +10,7 @@ import Tensor
 /// `slices.safetensors` (central slices of the first test phantoms, for the report).
 public struct EvaluateStep: StepImplementation {
     public static let kind = StepKind.evaluate
-    public static let codeVersion = 2
+    public static let codeVersion = 2   // 2: slices for the report; manifest records runnerCommit, buildConfiguration, deterministic
     public static let metricsName = "metrics.json"
     public static let slicesName = "slices.safetensors"
     /// How many phantoms (the first ones of the evaluated part) get their central slices saved.

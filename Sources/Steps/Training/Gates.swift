@@ -1,5 +1,6 @@
 import Foundation
 import Spec
+import Store
 
 /// Pure evaluation of an experiment's `gate` section on evaluate results, and the summary table
 /// printed after apply. Values per metric are one per seed; gates use their mean.
@@ -18,6 +19,8 @@ public enum Gates {
         /// e.g. `max 0.083`, `max_regression 2% of baseline 0.1000 (→ 0.1020)`.
         public var threshold: String
         public var limit: Double
+        /// `<=` or `>=`: how the value must compare with `limit` to pass.
+        public var comparison: String
         public var passed: Bool
 
         /// `rmse of baseline = 0.0912 ± 0.0040 (2 seeds) > max 0.083`.
@@ -25,6 +28,46 @@ public enum Gates {
             let ci = value.count > 1 ? String(format: " ± %.4g (%d seeds, 95%% CI)", value.halfWidth, value.count) : ""
             return String(format: "gate %@: %@ of %@ = %.6g%@ %@ %@", passed ? "passed" : "FAILED", metric, variant, value.mean, ci,
                           passed ? "within" : "violates", threshold)
+        }
+    }
+
+    /// The final metrics of a stored run manifest that gates compare against (`against: path.json`),
+    /// by the evaluate section's metric names (`rmse`, `ssim.mua`, …).
+    public struct StoredBaseline: Equatable, Sendable {
+        public var path: String
+        public var runID: String
+        public var metrics: [String: Double]
+
+        public init(path: String, runID: String, metrics: [String: Double]) {
+            self.path = path; self.runID = runID; self.metrics = metrics
+        }
+
+        /// Reads the manifest at `path`: a missing or malformed file is a `GateError`.
+        public static func load(path: String) throws -> StoredBaseline {
+            let url = URL(fileURLWithPath: path)
+            guard FileManager.default.fileExists(atPath: url.path) else { throw GateError("gate baseline \(path): no such file") }
+            let manifest: Manifest
+            do { manifest = try StoreJSON.decode(Manifest.self, from: Data(contentsOf: url)) } catch {
+                throw GateError("gate baseline \(path): not a run manifest (runs/<run-id>/manifest.json): \(error)")
+            }
+            let prefix = manifest.evaluatedSplit + "."
+            var metrics: [String: Double] = [:]
+            for (name, value) in manifest.finalMetrics where name.hasPrefix(prefix) { metrics[String(name.dropFirst(prefix.count))] = value }
+            return StoredBaseline(path: path, runID: manifest.runID, metrics: metrics)
+        }
+    }
+
+    /// The stored manifests `rules` compare against, each checked to hold every metric compared with it.
+    /// - Throws: `GateError` naming the file and the metric.
+    public static func storedBaselines(_ rules: [String: GateRule], loaded: inout [String: StoredBaseline]) throws {
+        for metric in rules.keys.sorted() {
+            let rule = rules[metric]!
+            guard rule.maxRegression != nil || rule.minChange != nil, case .manifest(let path)? = rule.against else { continue }
+            let baseline: StoredBaseline
+            if let known = loaded[path] { baseline = known } else { baseline = try StoredBaseline.load(path: path); loaded[path] = baseline }
+            guard let value = baseline.metrics[metric], value.isFinite else {
+                throw GateError("gate baseline \(path): the manifest has no finite \(metric) (it has \(baseline.metrics.keys.sorted().joined(separator: ", ")))")
+            }
         }
     }
 
@@ -46,43 +89,55 @@ public enum Gates {
 
     /// Every rule of `rules` for `variant`: `results[variant][metric]` are the per-seed values.
     /// Relative rules compare with the mean of the baseline variant named by `against` (default
-    /// `baseline`). A metric or baseline without values fails the gate (never a silent pass).
-    public static func evaluate(_ rules: [String: GateRule], variant: String, results: [String: [String: [Double]]]) -> [Outcome] {
+    /// `baseline`) or with the final metric of a stored manifest (`stored`, by path; see
+    /// `storedBaselines`). A metric or baseline without values fails the gate (never a silent pass).
+    public static func evaluate(_ rules: [String: GateRule], variant: String, results: [String: [String: [Double]]],
+                                stored: [String: StoredBaseline] = [:]) -> [Outcome] {
         var out: [Outcome] = []
         for metric in rules.keys.sorted() {
             let rule = rules[metric]!
             let value = estimate(results[variant]?[metric] ?? [])
-            func add(_ threshold: String, _ limit: Double, _ ok: Bool) {
-                out.append(Outcome(variant: variant, metric: metric, value: value, threshold: threshold, limit: limit, passed: value.mean.isFinite && ok))
+            func add(_ threshold: String, _ limit: Double, _ comparison: String, _ ok: Bool) {
+                out.append(Outcome(variant: variant, metric: metric, value: value, threshold: threshold, limit: limit,
+                                   comparison: comparison, passed: value.mean.isFinite && limit.isFinite && ok))
             }
-            if let max = rule.max { add(String(format: "max %g", max), max, value.mean <= max) }
-            if let min = rule.min { add(String(format: "min %g", min), min, value.mean >= min) }
+            if let max = rule.max { add(String(format: "max %g", max), max, "<=", value.mean <= max) }
+            if let min = rule.min { add(String(format: "min %g", min), min, ">=", value.mean >= min) }
             guard rule.maxRegression != nil || rule.minChange != nil else { continue }
             let baselineName: String
+            let base: Double
             switch rule.against ?? .variant("baseline") {
-            case .variant(let name): baselineName = name
+            case .variant(let name):
+                baselineName = name
+                base = estimate(results[name]?[metric] ?? []).mean
             case .manifest(let path):
-                add("against manifest \(path) (comparison with stored manifests is not implemented yet)", .nan, false)
-                continue
-            }
-            let base = estimate(results[baselineName]?[metric] ?? []).mean
-            guard base.isFinite else {
-                add("against \(baselineName), which has no \(metric) results", .nan, false)
-                continue
+                baselineName = "manifest \(path)"
+                base = stored[path]?.metrics[metric] ?? .nan
             }
             let higher = Metrics.higherIsBetter(metric)
+            guard base.isFinite else {
+                add("against \(baselineName), which has no \(metric) results", .nan, higher ? ">=" : "<=", false)
+                continue
+            }
             if let regression = rule.maxRegression {
                 let allowed = regression.amount(relativeTo: base)
                 let limit = higher ? base - allowed : base + allowed
                 add(String(format: "max_regression %@ of %@ %.6g (limit %.6g)", describe(regression), baselineName, base, limit), limit,
-                    higher ? value.mean >= limit : value.mean <= limit)
+                    higher ? ">=" : "<=", higher ? value.mean >= limit : value.mean <= limit)
             }
             if let change = rule.minChange {
                 add(String(format: "min_change %g against %@ %.6g (limit %.6g)", change, baselineName, base, base + change), base + change,
-                    value.mean - base >= change)
+                    ">=", value.mean - base >= change)
             }
         }
         return out
+    }
+
+    /// The outcome as a manifest records it (non-finite numbers become nil / 0, which JSON cannot carry).
+    public static func result(_ o: Outcome) -> GateResult {
+        GateResult(metric: o.metric, comparison: o.comparison, threshold: o.limit.isFinite ? o.limit : 0,
+                   value: o.value.mean.isFinite ? o.value.mean : nil, passed: o.passed, rule: o.threshold,
+                   ciHalfWidth: o.value.halfWidth.isFinite ? o.value.halfWidth : nil, seeds: o.value.count, variant: o.variant)
     }
 
     static func describe(_ amount: ChangeAmount) -> String {
@@ -108,4 +163,11 @@ public enum Gates {
             row.enumerated().map { c, cell in cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }.joined(separator: "  ")
         }.joined(separator: "\n")
     }
+}
+
+/// A gate that cannot be evaluated because its input is bad (a baseline manifest missing,
+/// malformed or without the metric): invalid input, not a failed gate.
+public struct GateError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

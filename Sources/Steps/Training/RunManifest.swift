@@ -4,7 +4,8 @@ import Store
 
 /// The run's manifest (Store's `Manifest`), written by the evaluate step as its output file
 /// `manifest.json`: steps never touch the store, so the CLI copies it to `runs/<run-id>/manifest.json`
-/// after the evaluate step is recorded (run id = the evaluate step's key).
+/// after the evaluate step is recorded (run id = the evaluate step's key), adding what only the store
+/// knows: the experiment name, the request chain (`steps`), the train step's cores and gate results.
 enum RunManifest {
     static let fileName = "manifest.json"
     /// Version recorded in manifests until the CLI passes its own.
@@ -16,10 +17,12 @@ enum RunManifest {
         // the train step's resolved parameters and history travel in its output tree
         var config: [String: JSONValue] = ["evaluate": request.params]
         var seed = 0
+        var deterministic: Bool?
         if let digest = modelTree.files[TrainStep.paramsName],
            let params = try? JSONValue(jsonData: Data(contentsOf: context.objectPath(digest))) {
             config["train"] = params
             if case .number(let s)? = params[path: "seed"] { seed = Int(s) }
+            if case .bool(let d)? = params[path: "training.deterministic"] { deterministic = d }
         }
         var history: [EpochRecord] = []
         if let digest = modelTree.files[TrainStep.historyName] {
@@ -46,7 +49,8 @@ enum RunManifest {
         inputKeys["evaluate"] = request.key
         return Manifest(runID: request.key, experiment: "", variant: variant(of: request.name), stepKey: request.key,
                         config: .object(config), inputKeys: inputKeys, datasetFingerprint: dataset, splitFingerprint: splitDigest,
-                        seed: seed, runnerVersion: runnerVersion, host: HostDescription.detect(threads: context.threads, blas: blas),
+                        seed: seed, runnerVersion: runnerVersion, runnerCommit: BuildInfo.commit(),
+                        buildConfiguration: BuildInfo.configuration, deterministic: deterministic, host: HostDescription.detect(threads: context.threads, blas: blas),
                         history: history, finalMetrics: Dictionary(uniqueKeysWithValues: metrics.map { ("\(split).\($0.key)", $0.value) }),
                         checkpointPath: checkpointName, checkpointSHA256: checkpointDigest, started: started, finished: Date())
     }
