@@ -20,8 +20,9 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
-        // Engine
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        // Engine (CBF16: the AVX512-BF16 GEMM, chosen at run time; no compiler flags needed)
+        .target(name: "CBF16"),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CBF16"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
 
         // Data
