@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "runner", dependencies: ["RunnerCLI"]),
         // Child process driven by StoreTests (writers killed mid-write, lock contention).
         .executableTarget(name: "StoreProbe", dependencies: ["Store"]),
-        .executableTarget(name: "RunnerBench", dependencies: ["Tensor", "NN", "Phantoms", "Spec", "Planner", "Store"], swiftSettings: fast),
+        .executableTarget(name: "RunnerBench", dependencies: ["CBF16", "Tensor", "NN", "Phantoms", "Spec", "Planner", "Store"], swiftSettings: fast),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], resources: [.copy("Fixtures")]),

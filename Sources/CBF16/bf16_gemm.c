@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MR 8
 #define NR 32
@@ -193,4 +194,48 @@ int cbf16_gemm(int transA, int transB, long m, long n, long k, float alpha,
     free(ap);
     free(bp);
     return 0;
+}
+
+// MARK: throughput probe (benchmarks only)
+
+static double thread_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+TARGET static float probe_dpbf16(long iterations) {
+    __m512 acc[16];
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+    const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3F803F80), y = (__m512bh)_mm512_set1_epi32(0x3A003A00);
+    for (long n = 0; n < iterations; n++) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) { acc[i] = _mm512_dpbf16_ps(acc[i], x, y); __asm__ volatile("" : "+v"(acc[i])); }
+    }
+    float s = 0;
+    for (int i = 0; i < 16; i++) s += _mm512_reduce_add_ps(acc[i]);
+    return s;
+}
+
+TARGET static float probe_fma(long iterations) {
+    __m512 acc[16];
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+    const __m512 x = _mm512_set1_ps(1.0f), y = _mm512_set1_ps(1e-3f);
+    for (long n = 0; n < iterations; n++) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) { acc[i] = _mm512_fmadd_ps(x, y, acc[i]); __asm__ volatile("" : "+v"(acc[i])); }
+    }
+    float s = 0;
+    for (int i = 0; i < 16; i++) s += _mm512_reduce_add_ps(acc[i]);
+    return s;
+}
+
+double cbf16_peak_gflops(int bf16, long iterations) {
+    if (!cbf16_native_available() || iterations <= 0) return 0;
+    volatile float sink;
+    const double t0 = thread_seconds();
+    sink = bf16 ? probe_dpbf16(iterations) : probe_fma(iterations);
+    const double t = thread_seconds() - t0;
+    (void)sink;
+    return 16.0 * (double)iterations * (bf16 ? 64.0 : 32.0) / t / 1e9;
 }

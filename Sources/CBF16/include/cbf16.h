@@ -17,4 +17,9 @@ int cbf16_gemm(int transA, int transB, long m, long n, long k, float alpha,
 /// The scalar conversion used by the packers' tails (same result as vcvtneps2bf16).
 unsigned short cbf16_round(float x);
 
+/// Instruction-throughput probe for benchmarks: GFLOP/s of `iterations` × 16 independent zmm
+/// vdpbf16ps (bf16 = 1, 64 FLOP each) or vfmadd231ps (bf16 = 0, 32 FLOP each) on this thread,
+/// timed by thread CPU time. Returns 0 when the CPU lacks AVX512-BF16.
+double cbf16_peak_gflops(int bf16, long iterations);
+
 #endif
