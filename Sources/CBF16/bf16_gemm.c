@@ -9,6 +9,8 @@
 // masked on store. Everything here runs only after cbf16_native_available() said yes; the
 // functions carry target attributes so the package needs no compiler flags.
 #include "cbf16.h"
+
+#if defined(__x86_64__)
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -239,3 +241,23 @@ double cbf16_peak_gflops(int bf16, long iterations) {
     (void)sink;
     return 16.0 * (double)iterations * (bf16 ? 64.0 : 32.0) / t / 1e9;
 }
+
+#else  // not x86-64: no AVX512-BF16; Swift takes the emulated path.
+
+int cbf16_native_available(void) { return 0; }
+unsigned short cbf16_round(float x) {
+    unsigned int u;
+    __builtin_memcpy(&u, &x, 4);
+    if ((u & 0x7F800000u) == 0) return (unsigned short)((u >> 16) & 0x8000u);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (unsigned short)((u >> 16) | 0x40u);
+    return (unsigned short)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+int cbf16_gemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+               const float *b, long ldb, float beta, float *c, long ldc) {
+    (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
+    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
+    return -1;
+}
+double cbf16_peak_gflops(int bf16, long iterations) { (void)bf16; (void)iterations; return 0; }
+
+#endif
