@@ -6,7 +6,7 @@
 // products into an fp32 accumulator. Packed A: [kp][MR] pairs (one pair is broadcast per row);
 // packed B: [kp][NR] pairs (two zmm per k-pair). The 8×32 microkernel keeps 16 zmm accumulators.
 // An odd K is padded with a zero element; M and N tails are padded with zeros in the packing and
-// masked on store. Everything here runs only after cbf16_native_available() said yes; the
+// masked on store; a narrow C (few columns) is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ. Everything here runs only after cbf16_native_available() said yes; the
 // functions carry target attributes so the package needs no compiler flags.
 #include "cbf16.h"
 
@@ -130,7 +130,7 @@ TARGET static void pack_b(int trans, const float *b, long ldb, long j0, long nc,
 // MARK: microkernel: C[rows×cols] (= or +=) alpha·Apanel·Bpanel (+ beta·C), rows ≤ MR, cols ≤ NR.
 
 TARGET static void kernel(long kp, const uint32_t *ap, const uint32_t *bp, float *c, long ldc,
-                          long rows, long cols, float alpha, float beta) {
+                          long rows, long cols, float alpha, float beta, int transposedC) {
     __m512 acc[MR][2];
     for (int r = 0; r < MR; r++) { acc[r][0] = _mm512_setzero_ps(); acc[r][1] = _mm512_setzero_ps(); }
     for (long p = 0; p < kp; p++) {
@@ -143,6 +143,15 @@ TARGET static void kernel(long kp, const uint32_t *ap, const uint32_t *bp, float
             acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
             acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
         }
+    }
+    if (transposedC) {   // element (r, j) of the tile lives at c[j·ldc + r]: scalar stores (the same fma as below)
+        float tile[MR][NR];
+        for (int r = 0; r < MR; r++) { _mm512_storeu_ps(tile[r], acc[r][0]); _mm512_storeu_ps(tile[r] + 16, acc[r][1]); }
+        for (long j = 0; j < cols; j++) {
+            float *cj = c + j * ldc;
+            for (long r = 0; r < rows; r++) cj[r] = beta == 0 ? alpha * tile[r][j] : __builtin_fmaf(beta, cj[r], alpha * tile[r][j]);
+        }
+        return;
     }
     const long c0 = cols < 16 ? cols : 16, c1 = cols - c0;
     const __mmask16 m0 = (__mmask16)((1u << c0) - 1), m1 = (__mmask16)((1u << c1) - 1);
@@ -159,15 +168,10 @@ TARGET static void kernel(long kp, const uint32_t *ap, const uint32_t *bp, float
     }
 }
 
-int cbf16_gemm(int transA, int transB, long m, long n, long k, float alpha,
-               const float *a, long lda, const float *b, long ldb,
-               float beta, float *c, long ldc) {
-    if (m <= 0 || n <= 0) return 0;
-    if (k <= 0) {
-        for (long i = 0; i < m; i++)
-            for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
-        return 0;
-    }
+/// The blocked product; with transposedC the m×n result is stored transposed (C[j·ldc + i]).
+static int gemm_blocked(int transA, int transB, long m, long n, long k, float alpha,
+                        const float *a, long lda, const float *b, long ldb,
+                        float beta, float *c, long ldc, int transposedC) {
     const long kcMax = k < KC ? k : KC, kpMax = (kcMax + 1) / 2;
     const long mcMax = m < MC ? m : MC, ncMax = n < NC ? n : NC;
     const long mPad = (mcMax + MR - 1) / MR * MR, nPad = (ncMax + NR - 1) / NR * NR;
@@ -187,7 +191,8 @@ int cbf16_gemm(int transA, int transB, long m, long n, long k, float alpha,
                     const long cols = nc - jr < NR ? nc - jr : NR;
                     for (long ir = 0; ir < mc; ir += MR) {
                         const long rows = mc - ir < MR ? mc - ir : MR;
-                        kernel(kp, ap + ir * kp, bp + jr * kp, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, alpha, betaHere);
+                        float *tile = transposedC ? c + (jc + jr) * ldc + ic + ir : c + (ic + ir) * ldc + jc + jr;
+                        kernel(kp, ap + ir * kp, bp + jr * kp, tile, ldc, rows, cols, alpha, betaHere, transposedC);
                     }
                 }
             }
@@ -196,6 +201,24 @@ int cbf16_gemm(int transA, int transB, long m, long n, long k, float alpha,
     free(ap);
     free(bp);
     return 0;
+}
+
+int cbf16_gemm(int transA, int transB, long m, long n, long k, float alpha,
+               const float *a, long lda, const float *b, long ldb,
+               float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return 0;
+    if (k <= 0) {
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+        return 0;
+    }
+    // The micro-tile is 8 rows × 32 columns. When C is narrow (few columns, many rows: e.g. the data
+    // gradient of a 2³ layer, N = 8) most of each tile would be padding, so compute Cᵀ = op(B)ᵀ·op(A)ᵀ
+    // instead (same products and summation order per element) and store it transposed.
+    const long tiles = (m + MR - 1) / MR * MR * ((n + NR - 1) / NR * NR);
+    const long swapped = (n + MR - 1) / MR * MR * ((m + NR - 1) / NR * NR);
+    if (swapped < tiles) return gemm_blocked(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, 1);
+    return gemm_blocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0);
 }
 
 // MARK: throughput probe (benchmarks only)

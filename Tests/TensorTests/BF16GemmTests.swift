@@ -66,6 +66,8 @@ final class BF16GemmTests: XCTestCase {
     /// Sizes straddling the 8×32 microkernel, the 384-deep K slice, 128-row M block and 2048-column N block.
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (7, 33, 5), (8, 32, 2), (13, 70, 3), (9, 31, 385), (17, 65, 769), (130, 45, 17), (5, 2100, 9), (3, 40, 1),
+        // narrow C, computed as Cᵀ
+        (300, 7, 33), (64, 1, 100), (2000, 9, 390),
     ]
 
     static let ulp = pow(2.0, -24.0)
@@ -139,10 +141,14 @@ final class BF16GemmTests: XCTestCase {
 
     /// Threads split the columns only, so the numbers do not depend on the thread count.
     func testThreadCountDoesNotChangeBits() throws {
-        for (ta, tb) in [(false, false), (true, true)] {
-            let pr = Problem(transA: ta, transB: tb, m: 19, n: 300, k: 401, alpha: 1, beta: 0.5, seed: 7)
-            let one = pr.run(precision: .bf16, threads: 1)
-            for t in [2, 3, 7] { XCTAssertEqual(pr.run(precision: .bf16, threads: t), one, "threads \(t)") }
+        // (100, 40): the 32- and 8-column slices of 2 threads take the direct and the transposed
+        // layout while 1 thread takes the transposed one — the per-element arithmetic is the same.
+        for (m, n) in [(19, 300), (100, 40)] {
+            for (ta, tb) in [(false, false), (true, true)] {
+                let pr = Problem(transA: ta, transB: tb, m: m, n: n, k: 401, alpha: 1, beta: 0.5, seed: 7)
+                let one = pr.run(precision: .bf16, threads: 1)
+                for t in [2, 3, 7] { XCTAssertEqual(pr.run(precision: .bf16, threads: t), one, "\(m)×\(n) threads \(t)") }
+            }
         }
     }
 
