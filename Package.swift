@@ -20,8 +20,9 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
-        // Engine
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        // Engine (CBF16: the AVX512-BF16 GEMM, chosen at run time; no compiler flags needed)
+        .target(name: "CBF16"),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CBF16"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
 
         // Data
@@ -40,7 +41,7 @@ let package = Package(
         .executableTarget(name: "runner", dependencies: ["RunnerCLI"]),
         // Child process driven by StoreTests (writers killed mid-write, lock contention).
         .executableTarget(name: "StoreProbe", dependencies: ["Store"]),
-        .executableTarget(name: "RunnerBench", dependencies: ["Tensor", "NN", "Phantoms", "Spec", "Planner", "Store"], swiftSettings: fast),
+        .executableTarget(name: "RunnerBench", dependencies: ["CBF16", "Tensor", "NN", "Phantoms", "Spec", "Planner", "Store"], swiftSettings: fast),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], resources: [.copy("Fixtures")]),

@@ -1,10 +1,12 @@
+import CBF16
 import COpenBLAS
 import Foundation
+import NN
 import Tensor
 
 /// Engine micro-benchmarks: sgemm (the practical ceiling on this machine) next to Conv3d and
 /// ConvTranspose3d forward / backward-data / backward-weight GFLOP/s for every layer shape of the
-/// Stage 1 reference model (base 16, 64³ input), plus the bf16 (sbgemm) speed and accuracy cost.
+/// Stage 1 reference model (base 16, 64³ input), plus the bf16 speed and accuracy cost (`runBF16Benchmarks`).
 /// Run with and without OPENBLAS_CORETYPE=SkylakeX (printed) to see the kernel choice.
 func runTensorBenchmarks(threads: Int = 2, batch: Int = 4) {
     let env = ProcessInfo.processInfo.environment
@@ -64,12 +66,87 @@ func runTensorBenchmarks(threads: Int = 2, batch: Int = 4) {
 
     checkpointMemory(threads: threads)
 
-    print("\n-- bf16 (operands rounded to bfloat16, fp32 accumulation; emulated: no sbgemm in Debian's OpenBLAS) vs fp32: forward speed and relative RMS error --")
-    for layer in stage1Layers(batch: batch) where ["enc.layer1.conv2", "enc.layer3.conv2", "dec.convT4", "dec.final"].contains(where: { layer.name.hasPrefix($0) }) {
-        let f32 = layer.measure(threads: threads, precision: .fp32, forwardOnly: true).0
-        let b16 = layer.measure(threads: threads, precision: .bf16, forwardOnly: true).0
-        print(pad(layer.name, 40) + String(format: "fp32 %.1f, bf16 %.1f GFLOP/s; rel. RMS error %.2e", f32, b16, layer.bf16Error()))
+    runBF16Benchmarks(threads: threads, batch: batch)
+}
+
+/// `RunnerBench bf16` (also the end of `tensor`): the bf16 GEMM against fp32 sgemm and the
+/// emulation, every Stage 1 layer's three passes in bf16 vs fp32 with the forward's relative error,
+/// and a whole Stage 1 train step (base 16, latent 256) in fp32 vs bf16 with the loss difference.
+func runBF16Benchmarks(threads: Int = 2, batch: Int = 4) {
+    print("\n-- bf16 (operands rounded to bfloat16, fp32 accumulation) — path on this CPU: \(Gemm.bf16Path.rawValue) --")
+    // Instruction ceilings on one core (thread CPU time): vdpbf16ps does 64 FLOP, vfmadd231ps 32.
+    let peak16 = cbf16_peak_gflops(1, 20_000_000), peak32 = cbf16_peak_gflops(0, 20_000_000)
+    print(String(format: "1-core instruction ceiling: vdpbf16ps %.1f GFLOP/s, fp32 FMA %.1f GFLOP/s (bf16/fp32 %.2f)", peak16, peak32, peak16 / max(peak32, 1e-9)))
+    print(pad("GEMM m×n×k", 22) + pad("threads", 8) + pad("fp32 sgemm", 12) + pad("bf16 native", 13) + pad("bf16 emulated", 14) + "native/fp32")
+    for (m, n, k) in [(1024, 1024, 1024), (32, 4096, 432), (128, 512, 1728), (16, 432, 4096)] {
+        for t in Set([1, threads]).sorted() {
+            let f32 = gemmGflops(m: m, n: n, k: k, threads: t, precision: .fp32, path: .native)
+            let nat = gemmGflops(m: m, n: n, k: k, threads: t, precision: .bf16, path: .native)
+            let emu = gemmGflops(m: m, n: n, k: k, threads: t, precision: .bf16, path: .emulated)
+            print(pad("\(m)×\(n)×\(k)", 22) + pad("\(t)", 8) + pad(String(format: "%.1f", f32), 12) + pad(String(format: "%.1f", nat), 13)
+                  + pad(String(format: "%.1f", emu), 14) + String(format: "%.2f", nat / f32))
+        }
     }
+
+    print("\nlayers, \(threads) threads, batch \(batch): GFLOP/s fp32 → bf16 (ratio) per pass; relative RMS error of the bf16 forward")
+    print(pad("layer", 40) + pad("forward", 22) + pad("back-data", 22) + pad("back-weight", 22) + "rel. error")
+    var total32 = 0.0, total16 = 0.0
+    for layer in stage1Layers(batch: batch) {
+        let a = layer.measure(threads: threads, precision: .fp32), b = layer.measure(threads: threads, precision: .bf16)
+        func cell(_ x: Double, _ y: Double) -> String { pad(String(format: "%.1f → %.1f (%.2f)", x, y, y / x), 22) }
+        total32 += layer.gflop * (1 / a.0 + 1 / a.1 + 1 / a.2)
+        total16 += layer.gflop * (1 / b.0 + 1 / b.1 + 1 / b.2)
+        print(pad(layer.name, 40) + cell(a.0, b.0) + cell(a.1, b.1) + cell(a.2, b.2) + String(format: "%.2e", layer.bf16Error()))
+    }
+    print(String(format: "all conv passes of one step: fp32 %.3f s, bf16 %.3f s (%.2f×)", total32, total16, total32 / total16))
+
+    let env = ProcessInfo.processInfo.environment
+    let size = Int(env["RUNNER_BENCH_BF16_SIZE"] ?? "") ?? 32, steps = Int(env["RUNNER_BENCH_BF16_STEPS"] ?? "") ?? 3
+    print("\nStage 1 train step (base 16, latent 256, \(size)³, batch \(batch), AdamW, RMSE loss, \(threads) threads; same initial weights; median of \(steps) steps after 1 warm-up)")
+    let f32 = stage1TrainSteps(size: size, batch: batch, threads: threads, precision: .fp32, steps: steps)
+    let b16 = stage1TrainSteps(size: size, batch: batch, threads: threads, precision: .bf16, steps: steps)
+    print(String(format: "fp32 %.3f s/step, bf16 %.3f s/step (%.2f×)", f32.seconds, b16.seconds, f32.seconds / b16.seconds))
+    for (i, (a, b)) in zip(f32.losses, b16.losses).enumerated() {
+        print(String(format: "  step %d loss fp32 %.6f bf16 %.6f  relative difference %.2e", i, a, b, abs(a - b) / a))
+    }
+}
+
+/// GFLOP/s of one GEMM (row-major, no transposes) at the given precision and bf16 path.
+private func gemmGflops(m: Int, n: Int, k: Int, threads: Int, precision: Precision, path: Gemm.BF16Path) -> Double {
+    let a = Tensor.uniform(shape: [m, k], low: -1, high: 1, key: RandomKey(seed: 1))
+    let b = Tensor.uniform(shape: [k, n], low: -1, high: 1, key: RandomKey(seed: 2))
+    var c = Tensor(shape: [m, n])
+    let t = bestTime {
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            if precision == .fp32 {
+                openblas_set_num_threads(Int32(threads))
+                Gemm.gemm(transA: false, transB: false, m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n,
+                          beta: 0, c: cp.baseAddress!, ldc: n)
+            } else {
+                Gemm.gemmBF16(path: path, transA: false, transB: false, m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!,
+                              ldb: n, beta: 0, c: cp.baseAddress!, ldc: n, threads: threads)
+            }
+        } } }
+    }
+    openblas_set_num_threads(Int32(threads))
+    return 2 * Double(m * n * k) / t / 1e9
+}
+
+/// Losses of `steps` + 1 train steps on a fixed synthetic batch and the median time of the last `steps`.
+private func stage1TrainSteps(size: Int, batch: Int, threads: Int, precision: Precision, steps: Int) -> (seconds: Double, losses: [Double]) {
+    let model = try! Stage1Model(Stage1Config(baseChannels: 16, latentDim: 256, dropoutRate: 0, inputSize: size), seed: 7)
+    let trainer = try! Stage1Trainer(model: model, loss: LossSpec(terms: [.rmse: 1]), optimizer: AdamW(),
+                                     scheduler: LRScheduler(.constant, baseLR: 1e-3, totalSteps: steps + 1),
+                                     threads: threads, precision: precision)
+    let x = Tensor.uniform(shape: [batch, 2, size, size, size], low: 0, high: 1, key: RandomKey(seed: 21))
+    var losses: [Double] = [], times: [Double] = []
+    for s in 0...steps {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        losses.append(try! trainer.step([(x, x)], epoch: 0, dropoutKey: RandomKey(seed: 1, stream: UInt64(s))).loss)
+        if s > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
+    }
+    times.sort()
+    return (times[times.count / 2], losses)
 }
 
 /// Peak activation memory held by the tape (floats saved for backward), with and without

@@ -50,11 +50,12 @@ final class ModelGoldenTests: XCTestCase {
 
         try tape.backward(loss)
         // Gradients: (1) normwise over the whole model, max |Δ| ≤ 1e-3 · max |ref|; (2) per tensor
-        // the same 1e-3, relative to max(its own scale, 2 % of the model's largest gradient). The
-        // floor is needed because some gradients are sums with heavy cancellation or analytically
-        // zero (a conv bias before BatchNorm): e.g. decoder.deconv4.1.weight is a sum over 8,192
-        // voxels whose terms are 437× larger than the result, so float32 rounding of ~1e-4 in its
-        // inputs moves it by ~3 % (the reference is computed in float64, see make_golden.py).
+        // the same 1e-3, relative to max(its own scale, 1 % of the model's largest gradient). The
+        // floor is needed for gradients that are analytically zero (a conv bias before BatchNorm:
+        // reference ~1e-17, ours rounding noise ~1e-6). decoder.deconv4.1.weight (a BN γ gradient,
+        // a sum over 8,192 voxels whose terms are 437× larger than the result) was 3.3 % off while
+        // BatchNorm summed the variance in float32 partials; with Double sums it is within 1e-3
+        // of its own scale, so the floor went from 2 % to 1 % of the largest gradient.
         let references = try model.parameters.map { try f.tensor32("grad." + $0.name) }
         let largest = references.map { $0.storage.map { abs(Double($0)) }.max() ?? 0 }.max()!
         var worst = 0.0
@@ -63,7 +64,7 @@ final class ModelGoldenTests: XCTestCase {
             let scale = ref.storage.map { abs(Double($0)) }.max() ?? 0
             worst = max(worst, diff)
             if diff > 1e-3 * scale { print("gradient \(name): max |diff| \(diff) = \(diff / max(scale, 1e-30)) of its scale \(scale)") }
-            XCTAssertLessThanOrEqual(diff, 1e-3 * max(scale, 0.02 * largest), "grad \(name): max |diff| \(diff), max |ref| \(scale)")
+            XCTAssertLessThanOrEqual(diff, 1e-3 * max(scale, 0.01 * largest), "grad \(name): max |diff| \(diff), max |ref| \(scale)")
         }
         XCTAssertLessThanOrEqual(worst, 1e-3 * largest, "normwise gradient error")
         let after = model.registry.stateDict()

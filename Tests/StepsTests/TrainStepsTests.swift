@@ -163,15 +163,35 @@ final class TrainStepsTests: XCTestCase {
         }
     }
 
+    /// `training.precision: bf16` trains (bf16 convolutions, fp32 weights) close to fp32 but not identically.
+    func testBF16PrecisionTrainsCloseToFP32() throws {
+        let (data, split) = try data()
+        func history(_ precision: Spec.Precision) throws -> [Epoch] {
+            var params = try trainParams(epochs: 1)
+            if case .object(var o) = params {
+                o["training"] = try json(TrainingSpec(epochs: 1, batchSize: 2, accumulate: 1, earlyStopping: EarlyStoppingSpec(enabled: false),
+                                                      precision: precision, augment: [.flip, .rot90]))
+                params = .object(o)
+            }
+            return try JSONDecoder().decode([Epoch].self, from: read(try run(TrainStep(), params, inputs: ["data": data, "split": split],
+                                                                             scratch: "scratch-\(precision)"), "history.json"))
+        }
+        let f32 = try history(.fp32), b16 = try history(.bf16)
+        XCTAssertTrue(b16[0].train_loss.isFinite && b16[0].val_rmse.isFinite)
+        XCTAssertNotEqual(b16[0].train_loss, f32[0].train_loss)
+        XCTAssertEqual(b16[0].train_loss, f32[0].train_loss, accuracy: 0.05 * f32[0].train_loss)
+        XCTAssertEqual(b16[0].val_rmse, f32[0].val_rmse, accuracy: 0.05 * f32[0].val_rmse)
+    }
+
     func testBadInputIsATypedError() throws {
         let (data, split) = try data()
         XCTAssertThrowsError(try run(TrainStep(), try trainParams(), inputs: ["data": data])) {
             XCTAssertTrue("\($0)".contains("missing input 'split'"), "\($0)")
         }
         var params = try trainParams()
-        if case .object(var o) = params { o["training"] = try json(TrainingSpec(epochs: 1, precision: .bf16)); params = .object(o) }
+        if case .object(var o) = params { o["training"] = try json(TrainingSpec(epochs: 1, standardizeTargets: true)); params = .object(o) }
         XCTAssertThrowsError(try run(TrainStep(), params, inputs: ["data": data, "split": split])) {
-            XCTAssertTrue("\($0)".contains("training.precision"), "\($0)")
+            XCTAssertTrue("\($0)".contains("training.standardize_targets"), "\($0)")
         }
         XCTAssertThrowsError(try run(EvaluateStep(), try json(EvaluateSpec()), inputs: ["model": ArtifactTree(), "data": data, "split": split])) {
             XCTAssertTrue("\($0)".contains("no best.safetensors"), "\($0)")

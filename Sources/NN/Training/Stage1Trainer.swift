@@ -33,9 +33,14 @@ public final class Stage1Trainer {
     public let clipNorm: Double?
     public let ema: WeightEMA?
     public let threads: Int
+    /// Convolution arithmetic of the training forward and backward passes. With `.bf16` the conv
+    /// GEMMs multiply bf16-rounded operands with fp32 accumulation; weights, gradients, BatchNorm and
+    /// the optimizer stay fp32 (mixed precision with fp32 master weights).
+    public let precision: Precision
 
     public init(model: Stage1Model, loss: LossSpec, optimizer: Optimizer, scheduler: LRScheduler,
-                weightDecay: WeightDecaySchedule = .constant(0), clipNorm: Double? = nil, ema: WeightEMA? = nil, threads: Int = 1) throws {
+                weightDecay: WeightDecaySchedule = .constant(0), clipNorm: Double? = nil, ema: WeightEMA? = nil, threads: Int = 1,
+                precision: Precision = .fp32) throws {
         try loss.validate()
         try weightDecay.validate()
         if let c = clipNorm, !(c > 0) { throw TrainingError.invalid("clip norm must be > 0 (got \(c))") }
@@ -47,6 +52,7 @@ public final class Stage1Trainer {
         self.clipNorm = clipNorm
         self.ema = ema
         self.threads = threads
+        self.precision = precision
     }
 
     /// One optimizer step over `microBatches` (gradient accumulation: each micro-batch's loss is
@@ -60,7 +66,7 @@ public final class Stage1Trainer {
         do {
             for (i, mb) in microBatches.enumerated() {
                 let tape = Tape()
-                let ctx = ComputeContext.training(tape, threads: threads)
+                let ctx = ComputeContext.training(tape, threads: threads, precision: precision)
                 let out = try model(Variable(mb.input), ctx, dropoutKey: dropoutKey.derived(UInt64(i)))
                 let (l, p) = try loss(out, Variable(mb.target), ctx)
                 let value = Double(l.value[flat: 0])

@@ -76,7 +76,8 @@ public struct TrainStep: StepImplementation {
         do {
             trainer = try Stage1Trainer(model: model, loss: params.lossSpec(), optimizer: optimizer,
                                         scheduler: try params.lrSchedule(stepsPerEpoch: stepsPerEpoch), weightDecay: params.weightDecay,
-                                        clipNorm: params.optimizer.gradClip, ema: ema, threads: max(1, context.threads))
+                                        clipNorm: params.optimizer.gradClip, ema: ema, threads: max(1, context.threads),
+                                        precision: t.precision == .bf16 ? .bf16 : .fp32)
         } catch let e as StepError { throw e } catch { throw StepError("train: \(error)") }
 
         // Resume from the last epoch checkpoint, if a previous attempt left one.

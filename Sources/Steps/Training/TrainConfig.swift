@@ -26,9 +26,6 @@ struct TrainParams: Codable {
         guard training.epochs >= 1 else { throw bad("training.epochs", "must be ≥ 1 (got \(training.epochs))") }
         guard training.batchSize >= 1 else { throw bad("training.batch_size", "must be ≥ 1 (got \(training.batchSize))") }
         guard training.accumulate >= 1 else { throw bad("training.accumulate", "must be ≥ 1 (got \(training.accumulate))") }
-        guard training.precision == .fp32 else {
-            throw bad("training.precision", "bf16 training is not implemented by the engine's trainer yet (use fp32)")
-        }
         if training.earlyStopping.enabled {
             guard Self.monitorable.contains(training.earlyStopping.metric) else {
                 throw bad("training.early_stopping.metric", "'\(training.earlyStopping.metric)' is not computed per epoch (one of \(Self.monitorable.sorted()))")

@@ -70,6 +70,7 @@ public enum Conv3dKernel {
         let tiles = (rowsTotal + rows - 1) / rows
         let work = g.batch * tiles
         let chunks = Parallel.plan(work: work, threads: threads)
+        let gemmThreads = chunks == 1 ? threads : 1   // bf16 GEMM threads (fp32: OpenBLAS's)
         // Stride > 1 along W: deinterleave the input once so vol2col copies contiguous runs.
         let strided = !g.isPointwise && g.stride.w > 1
         let dPer = g.inChannels * g.inSize.d * g.inSize.h * Vol2Col.phaseRow(g)
@@ -90,10 +91,10 @@ public enum Conv3dKernel {
                         Vol2Col.fill(x + n * inPer, g, rowStart: r0, rowCount: rc, col: col)
                     }
                     Gemm.gemm(transA: false, transB: false, m: Cout, n: T, k: K, a: w, lda: K, b: col, ldb: T,
-                              beta: 0, c: yTile, ldc: P, precision: precision)
+                              beta: 0, c: yTile, ldc: P, precision: precision, threads: gemmThreads)
                 } else {
                     Gemm.gemm(transA: false, transB: false, m: Cout, n: T, k: K, a: w, lda: K, b: x + n * inPer + r0 * Wo,
-                              ldb: P, beta: 0, c: yTile, ldc: P, precision: precision)
+                              ldb: P, beta: 0, c: yTile, ldc: P, precision: precision, threads: gemmThreads)
                 }
             }
         }
@@ -110,6 +111,7 @@ public enum Conv3dKernel {
         let inPer = g.inChannels * g.inSize.volume, outPer = Cout * P
         let rows = g.isPointwise ? rowsTotal : Vol2Col.rowsPerTile(g)
         let chunks = Parallel.plan(work: g.batch, threads: threads)
+        let gemmThreads = chunks == 1 ? threads : 1   // bf16 GEMM threads (fp32: OpenBLAS's)
         Parallel.chunks(g.batch, threads: chunks) { _, range in
             let col = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: K * rows * Wo)
             defer { col?.deallocate() }
@@ -117,7 +119,7 @@ public enum Conv3dKernel {
                 let dxn = dx + n * inPer
                 if g.isPointwise {
                     Gemm.gemm(transA: true, transB: false, m: K, n: P, k: Cout, a: w, lda: K, b: dy + n * outPer, ldb: P,
-                              beta: 0, c: dxn, ldc: P, precision: precision)
+                              beta: 0, c: dxn, ldc: P, precision: precision, threads: gemmThreads)
                     continue
                 }
                 dxn.update(repeating: 0, count: inPer)
@@ -125,7 +127,7 @@ public enum Conv3dKernel {
                 while r0 < rowsTotal {
                     let rc = min(rows, rowsTotal - r0), T = rc * Wo
                     Gemm.gemm(transA: true, transB: false, m: K, n: T, k: Cout, a: w, lda: K, b: dy + n * outPer + r0 * Wo,
-                              ldb: P, beta: 0, c: col!, ldc: T, precision: precision)
+                              ldb: P, beta: 0, c: col!, ldc: T, precision: precision, threads: gemmThreads)
                     Vol2Col.accumulate(col!, g, rowStart: r0, rowCount: rc, into: dxn)
                     r0 += rc
                 }
@@ -144,6 +146,7 @@ public enum Conv3dKernel {
         let inPer = g.inChannels * g.inSize.volume, outPer = Cout * P
         let rows = g.isPointwise ? max(1, min(rowsTotal, 4096 / max(1, Wo))) : Vol2Col.rowsPerTile(g)
         let chunks = Parallel.plan(work: g.batch, threads: threads)
+        let gemmThreads = chunks == 1 ? threads : 1   // bf16 GEMM threads (fp32: OpenBLAS's)
         let wCount = Cout * K
         // One partial per chunk, summed in chunk order: bit-identical at a fixed thread count.
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: wCount * chunks)
@@ -174,7 +177,7 @@ public enum Conv3dKernel {
                         b = x + n * inPer + r0 * Wo; ldb = P
                     }
                     Gemm.gemm(transA: false, transB: true, m: Cout, n: K, k: T, a: dy + n * outPer + r0 * Wo, lda: P,
-                              b: b, ldb: ldb, beta: 1, c: acc, ldc: K, precision: precision)
+                              b: b, ldb: ldb, beta: 1, c: acc, ldc: K, precision: precision, threads: gemmThreads)
                     r0 += rc
                 }
             }

@@ -45,6 +45,7 @@ enum ConvTransposePhases {
         }
         let work = g.batch * phases.count
         let chunks = Parallel.plan(work: work, threads: threads)
+        let gemmThreads = chunks == 1 ? threads : 1   // bf16 GEMM threads (fp32: OpenBLAS's)
         Parallel.chunks(work, threads: chunks) { _, range in
             for item in range {
                 let n = item / phases.count, ph = item % phases.count
@@ -71,7 +72,7 @@ enum ConvTransposePhases {
                     gather(xn, g, ad, ah, aw, rowStart: r0, rowCount: rc, col: col)
                     weights[ph].withUnsafeBufferPointer { wp in
                         Gemm.gemm(transA: false, transB: false, m: Cout, n: T, k: K, a: wp.baseAddress!, lda: K, b: col, ldb: T,
-                                  beta: 0, c: out, ldc: T, precision: precision)
+                                  beta: 0, c: out, ldc: T, precision: precision, threads: gemmThreads)
                     }
                     for co in 0..<Cout {
                         for rr in 0..<rc {
