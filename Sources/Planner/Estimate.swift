@@ -84,17 +84,21 @@ public enum CostModel {
 /// state, and the activations of one batch for backward; the activations dominate and grow with
 /// the batch, the voxel count and the model width. Other kinds hold the process and a few volumes.
 public enum MemoryModel {
-    /// Resident memory of a `runner step` process before its work (Swift runtime, OpenBLAS, HDF5).
+    /// Resident memory of a `runner step` process besides its data, model and activations
+    /// (Swift runtime, OpenBLAS and HDF5 buffers, the step's own bookkeeping).
     public static let processBaselineMB = 40.0
     /// Activation floats kept for backward per input voxel of one sample: a part that does not
     /// depend on the width (the full-resolution decoder layers have 16 channels whatever
-    /// `base_channels` is) and a part per base channel.
-    public static let trainActivationFloatsPerVoxel = 90.0
-    public static let trainActivationFloatsPerVoxelPerChannel = 2.0
+    /// `base_channels` is; measured ≈ 78 at 32³ and 64³) and a small part per base channel.
+    public static let trainActivationFloatsPerVoxel = 76.0
+    public static let trainActivationFloatsPerVoxelPerChannel = 0.5
     /// Eval-mode forward (no tape) keeps only the live layers.
-    public static let evaluateActivationFloatsPerVoxel = 40.0
-    /// Copies of the parameters a train step holds: weights, gradients, Adam's two moments, the best checkpoint.
-    public static let parameterCopies = 5.0
+    public static let evaluateActivationFloatsPerVoxel = 25.0
+    /// Copies of the parameters a train step holds: weights, gradients, Adam's two moments, the
+    /// best weights, and the serialised checkpoint files written every epoch (measured ≈ 8.7).
+    public static let parameterCopies = 9.0
+    /// Copies an evaluate step holds: the checkpoint file's bytes and the model (measured ≈ 2.2).
+    public static let evaluateParameterCopies = 2.5
     /// Multiplies the estimate (allocator fragmentation, buffers the model does not see).
     public static let headroom = 1.3
     /// Nothing is asked below this.
@@ -140,7 +144,7 @@ public enum MemoryModel {
                                               latent: number(model, "model.latent_dim") ?? 256, size: size)
             // Batches of 4 (EvaluateStep.batchSize); the test part is at most all phantoms.
             mb += (phantoms ?? 0) * volumeMB + 4 * voxels * evaluateActivationFloatsPerVoxel * 4 / 1_048_576
-                + parameters * 4 / 1_048_576
+                + parameters * 4 * evaluateParameterCopies / 1_048_576
         case .generate, .clean:
             // A few volumes per core in flight, each with its work arrays.
             mb += Double(max(1, step.cores)) * 8 * volumeMB

@@ -32,7 +32,7 @@ final class SlurmMemoryEstimateTests: XCTestCase {
         return url
     }
 
-    private func plan(_ yaml: String, store: URL) throws -> Plan {
+    private func makePlan(_ yaml: String, store: URL) throws -> Plan {
         let file = store.deletingLastPathComponent().appendingPathComponent("e-\(UUID().uuidString.prefix(6)).yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
         return try Planner.plan(PlanInputs.gather([ExperimentLoader.load(path: file.path)]), store: StoreSnapshot(root: store),
@@ -45,7 +45,7 @@ final class SlurmMemoryEstimateTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/time") else { throw XCTSkip("GNU time (/usr/bin/time) is not installed") }
         let storeURL = dir.appendingPathComponent("store-\(UUID().uuidString.prefix(6))")
         let store = try RunnerStore(root: storeURL)
-        let plan = try plan(yaml, store: storeURL)
+        let plan = try makePlan(yaml, store: storeURL)
         var data: [StepRequest] = []
         var trainRequest: StepRequest?
         for step in plan.steps {
@@ -105,7 +105,7 @@ final class SlurmMemoryEstimateTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = dir.appendingPathComponent("store")
         func trainPeak(_ yaml: String) throws -> Double {
-            let plan = try plan(yaml, store: store)
+            let plan = try makePlan(yaml, store: store)
             let steps = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.key, $0) })
             return MemoryModel.peakMB(try XCTUnwrap(plan.steps.first { $0.kind == .train }), steps: steps)
         }
@@ -114,9 +114,9 @@ final class SlurmMemoryEstimateTests: XCTestCase {
         XCTAssertGreaterThan(try trainPeak(Self.experiment(batch: 4, channels: 16)), base)
         XCTAssertGreaterThan(try trainPeak(Self.experiment(batch: 4, channels: 8, count: 400)), base, "the phantoms are held in memory")
         let at64 = try trainPeak(Self.experiment(batch: 4, channels: 8).replacingOccurrences(of: "size: 32", with: "size: 64"))
-        XCTAssertGreaterThan(at64, base * 4, "8× the voxels")
+        XCTAssertGreaterThan(at64, base * 2, "8× the voxels: data and activations grow 8×, the parameters do not")
         // Every step gets an estimate; the floor applies to the small ones.
-        let plan = try plan(Self.experiment(batch: 4, channels: 8), store: store)
+        let plan = try makePlan(Self.experiment(batch: 4, channels: 8), store: store)
         let all = MemoryModel.estimates(plan)
         XCTAssertEqual(Set(all.keys), Set(plan.steps.map(\.key)))
         XCTAssertTrue(all.values.allSatisfy { $0 >= MemoryModel.minimumMB })

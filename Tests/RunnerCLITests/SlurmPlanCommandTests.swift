@@ -70,7 +70,7 @@ final class SlurmPlanCommandTests: XCTestCase {
     }
 
     func testJSONIsThePlanWithTheJobsInASlurmField() throws {
-        let w = try workspace(["tiny.yaml": Self.experiment()])
+        let w = try workspace(["tiny.yaml": Self.experiment(batch: 8, channels: 16)])
         let result = try w.run(["plan", "tiny.yaml", "--executor", "slurm", "--json", "-o", "saved.json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         // Still a plan for `Plan.decode` (and the saved plan has no Slurm field).
@@ -118,8 +118,9 @@ final class SlurmPlanCommandTests: XCTestCase {
             return train.split(separator: " ").map(String.init).filter { $0.hasPrefix("--mem") }
         }
         func mb(_ flags: [String]) -> Int { Int(flags.first!.dropFirst("--mem=".count).dropLast()) ?? -1 }
-        let small = try trainMemory(Self.experiment(batch: 2, channels: 4))
-        let biggerBatch = try trainMemory(Self.experiment(batch: 8, channels: 4))
+        // (Wide enough that no estimate sits on the 256 MiB floor.)
+        let small = try trainMemory(Self.experiment(batch: 2, channels: 16))
+        let biggerBatch = try trainMemory(Self.experiment(batch: 16, channels: 16))
         let wider = try trainMemory(Self.experiment(batch: 2, channels: 32))
         XCTAssertGreaterThan(mb(biggerBatch), mb(small))
         XCTAssertGreaterThan(mb(wider), mb(small))
