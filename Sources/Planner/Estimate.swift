@@ -75,3 +75,110 @@ public enum CostModel {
 
     static func voxelScale(_ size: Int) -> Double { let s = Double(size) / 64; return s * s * s }
 }
+
+/// Peak resident memory of a step, for Slurm's `--mem`. A model fitted to peak RSS measured on
+/// `runner step` processes (docs/slurm.md, "Memory"), with headroom: a job that asks for too little
+/// is killed by the cluster, one that asks for somewhat too much only waits a little longer.
+///
+/// A train step holds its train and val volumes, the model with its gradients and optimizer
+/// state, and the activations of one batch for backward; the activations dominate and grow with
+/// the batch, the voxel count and the model width. Other kinds hold the process and a few volumes.
+public enum MemoryModel {
+    /// Resident memory of a `runner step` process besides its data, model and activations
+    /// (Swift runtime, OpenBLAS and HDF5 buffers, the step's own bookkeeping).
+    public static let processBaselineMB = 40.0
+    /// Activation floats kept for backward per input voxel of one sample: a part that does not
+    /// depend on the width (the full-resolution decoder layers have 16 channels whatever
+    /// `base_channels` is; measured ≈ 78 at 32³ and 64³) and a small part per base channel.
+    public static let trainActivationFloatsPerVoxel = 76.0
+    public static let trainActivationFloatsPerVoxelPerChannel = 0.5
+    /// Eval-mode forward (no tape) keeps only the live layers.
+    public static let evaluateActivationFloatsPerVoxel = 25.0
+    /// Copies of the parameters a train step holds: weights, gradients, Adam's two moments, the
+    /// best weights, and the serialised checkpoint files written every epoch (measured ≈ 8.7).
+    public static let parameterCopies = 9.0
+    /// Copies an evaluate step holds: the checkpoint file's bytes and the model (measured ≈ 2.2).
+    public static let evaluateParameterCopies = 2.5
+    /// Multiplies the estimate (allocator fragmentation, buffers the model does not see).
+    public static let headroom = 1.3
+    /// Nothing is asked below this.
+    public static let minimumMB = 256
+
+    /// MB per step key for every step of the plan (cached ones included).
+    public static func estimates(_ plan: Plan) -> [String: Int] {
+        let byKey = Dictionary(plan.steps.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        var out: [String: Int] = [:]
+        for step in plan.steps { out[step.key] = memoryMB(step, steps: byKey) }
+        return out
+    }
+
+    /// MB to ask for one step: the modelled peak with `headroom`, at least `minimumMB`.
+    public static func memoryMB(_ step: PlannedStep, steps: [String: PlannedStep]) -> Int {
+        max(minimumMB, Int((peakMB(step, steps: steps) * headroom).rounded(.up)))
+    }
+
+    /// The modelled peak resident memory of one step in MB, without headroom. `steps` (by key) are
+    /// the plan's steps, where its inputs are looked up (the phantom count of its data, the model a step evaluates).
+    public static func peakMB(_ step: PlannedStep, steps: [String: PlannedStep]) -> Double {
+        let phantoms = phantomCount(of: step, in: steps)
+        let size = Double(volumeSize(step.work.unit) ?? 64)
+        let voxels = size * size * size
+        let volumeMB = 2 * voxels * 4 / 1_048_576   // one 2-channel float32 phantom
+        var mb = processBaselineMB
+        switch step.kind {
+        case .train:
+            let channels = number(step.params, "model.base_channels") ?? 16
+            let batch = number(step.params, "training.batch_size") ?? 64
+            let blocks = number(step.params, "model.residual_blocks") ?? 1
+            let latent = number(step.params, "model.latent_dim") ?? 256
+            let checkpointed = step.params[path: "training.gradient_checkpointing"] == .bool(true)
+            let perVoxel = trainActivationFloatsPerVoxel + trainActivationFloatsPerVoxelPerChannel * channels
+            // Gradient checkpointing keeps roughly half of the activations (docs/engine.md: −58 % on the blocks).
+            let activations = batch * voxels * perVoxel * 4 / 1_048_576 * (checkpointed ? 0.5 : 1)
+            let parameters = stage1Parameters(baseChannels: channels, residualBlocks: blocks, latent: latent, size: size)
+            mb += (phantoms ?? 0) * volumeMB + activations + parameters * 4 * parameterCopies / 1_048_576
+        case .evaluate:
+            let model = step.inputs["model"].flatMap { steps[$0]?.params } ?? .object([:])
+            let parameters = stage1Parameters(baseChannels: number(model, "model.base_channels") ?? 16,
+                                              residualBlocks: number(model, "model.residual_blocks") ?? 1,
+                                              latent: number(model, "model.latent_dim") ?? 256, size: size)
+            // Batches of 4 (EvaluateStep.batchSize); the test part is at most all phantoms.
+            mb += (phantoms ?? 0) * volumeMB + 4 * voxels * evaluateActivationFloatsPerVoxel * 4 / 1_048_576
+                + parameters * 4 * evaluateParameterCopies / 1_048_576
+        case .generate, .clean:
+            // A few volumes per core in flight, each with its work arrays.
+            mb += Double(max(1, step.cores)) * 8 * volumeMB
+        case .ingest, .split, .report:
+            mb += 16
+        }
+        return mb
+    }
+
+    /// Parameters of the Stage 1 autoencoder (NN's Stage1Model): residual encoder layers of
+    /// 2b…16b channels with k3 convolutions, k4 transposed convolutions 16b→…→b→16, and the
+    /// latent projections (`decoder.fc` starts at max(1, size/32)³).
+    public static func stage1Parameters(baseChannels b: Double, residualBlocks: Double, latent: Double, size: Double) -> Double {
+        let encoder = 2 * 27 * (4 + 16 + 64 + 256) * b * b * max(1, residualBlocks)
+        let decoder = 64 * (128 + 32 + 8 + 2) * b * b + 64 * 16 * b
+        let start = max(1, (size / 32).rounded(.down))
+        let linear = 16 * b * latent * (1 + start * start * start)
+        return encoder + decoder + linear
+    }
+
+    /// `S` of a work unit naming `@S^3` (`sample-epoch@32^3/8ch`, `phantom@64^3`).
+    static func volumeSize(_ unit: String) -> Int? {
+        guard let at = unit.firstIndex(of: "@") else { return nil }
+        return Int(unit[unit.index(after: at)...].prefix { $0.isNumber })
+    }
+
+    /// Phantoms in the data input of a train or evaluate step: the units of the clean step it reads.
+    static func phantomCount(of step: PlannedStep, in steps: [String: PlannedStep]) -> Double? {
+        guard let data = step.inputs["data"], let clean = steps[data] else { return nil }
+        return clean.work.units
+    }
+
+    static func number(_ params: JSONValue, _ path: String) -> Double? {
+        if case .number(let d)? = params[path: path] { return d }
+        return nil
+    }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Execution
 import Foundation
 import Planner
 import Spec
@@ -15,7 +16,9 @@ struct PlanCommand: ParsableCommand {
         discussion: """
         Planning reads the experiment files and the store and changes nothing. `-o plan.json` saves the \
         plan; `runner apply plan.json` then applies exactly that plan, and refuses it when the files, \
-        their data directories or the store changed since.
+        their data directories or the store changed since. With `--executor slurm` (or an experiment's \
+        `executor: {slurm: …}`) it also shows the sbatch commands apply would run (docs/slurm.md); \
+        with `--json` they are the plan's `slurm` field.
         """
     )
 
@@ -40,10 +43,13 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("train-cores"), help: ArgumentHelp("Cores of one training step (default: the budget).", valueName: "N"))
     var trainCores: Int?
 
+    @OptionGroup(title: "Slurm (docs/slurm.md)") var slurm: SlurmFlags
+
     func validate() throws {
         if let cores, cores < 1 { throw ValidationError("--cores must be at least 1 (got \(cores))") }
         if let trainCores, trainCores < 1 { throw ValidationError("--train-cores must be at least 1 (got \(trainCores))") }
         if json && graph != nil { throw ValidationError("--json and --graph print different things; pick one") }
+        if graph != nil && slurm.executor == .slurm { throw ValidationError("--graph and --executor slurm print different things; pick one") }
     }
 
     func run() throws {
@@ -75,14 +81,57 @@ struct PlanCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+        // The sbatch commands, when the steps would run on Slurm (flag, else the experiment's executor).
+        var slurmJobs: SlurmCLI.PlannedJobs?
+        if graph == nil && slurm.executor != .local {
+            let loaded: [LoadedExperiment]
+            do { loaded = try ExperimentLoading.load(paths: files) } catch let failure as CLIFailure {
+                PlanOutput.error(failure.message)
+                throw ExitCode(failure.exit.rawValue)
+            }
+            if slurm.usesSlurm(experiments: loaded) {
+                do {
+                    slurmJobs = try SlurmCLI.plannedJobs(plan: plan, store: storeURL,
+                                                         options: slurm.options(experiment: SlurmFlags.slurmSpec(of: loaded)))
+                } catch let failure as CLIFailure {
+                    PlanOutput.error(failure.message)
+                    throw ExitCode(failure.exit.rawValue)
+                }
+            }
+        }
         if json {
-            PlanOutput.out(try plan.jsonText())
+            PlanOutput.out(try slurmJobs.map { try SlurmPlanDocument(plan: plan, slurm: $0).jsonText() } ?? plan.jsonText())
         } else if let graph {
             PlanOutput.out(plan.graphText(graph))
         } else {
             let colors = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
             PlanOutput.out(PlanTableView(colors: colors).render(plan, store: store, savedTo: output))
+            if let slurmJobs {
+                PlanOutput.out("\nSlurm: \(slurmJobs.jobs.count) job\(slurmJobs.jobs.count == 1 ? "" : "s") `runner apply --executor slurm` would submit"
+                               + " (store \(slurmJobs.store)):\n\n" + slurmJobs.script)
+            }
         }
+    }
+}
+
+/// `runner plan --json --executor slurm`: the plan's JSON (what `-o` saves, `Plan.decode` reads it)
+/// with one more field, `slurm`, holding the jobs.
+struct SlurmPlanDocument: Encodable {
+    var plan: Plan
+    var slurm: SlurmCLI.PlannedJobs
+
+    enum CodingKeys: String, CodingKey { case slurm }
+
+    func encode(to encoder: Encoder) throws {
+        try plan.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(slurm, forKey: .slurm)
+    }
+
+    func jsonText() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
     }
 }
 

@@ -28,6 +28,8 @@ struct SlurmFlags: ParsableArguments {
     var retries: Int?
     @Option(help: ArgumentHelp("Seconds between two looks at squeue.", valueName: "SECONDS"))
     var pollInterval: Double = 2
+    @Option(name: .customLong("mem"), help: ArgumentHelp("Slurm --mem for every job instead of each step's estimate: 4096, 500M, 8G.", valueName: "SIZE"))
+    var memory: String?
 
     init() {}
 
@@ -43,7 +45,7 @@ struct SlurmFlags: ParsableArguments {
                             timeLimit: timeLimit ?? spec?.time, qos: qos ?? spec?.qos,
                             extraArguments: (spec?.extraArgs ?? []) + sbatchArguments,
                             retries: retries ?? spec?.retries ?? 2, pollInterval: pollInterval,
-                            openblasCoreType: coreType)
+                            openblasCoreType: coreType, memoryMB: memory.flatMap(SlurmOptions.parseMemory))
     }
 
     /// Slurm when `--executor slurm`, or when the flag is absent and an experiment asks for it.
@@ -58,8 +60,11 @@ struct SlurmFlags: ParsableArguments {
     }
 
     func validate() throws {
-        if executor == .local, partition != nil || account != nil || timeLimit != nil || qos != nil || !sbatchArguments.isEmpty || retries != nil {
-            throw ValidationError("--partition, --account, --time, --qos, --sbatch-arg and --retries need --executor slurm")
+        if executor == .local, partition != nil || account != nil || timeLimit != nil || qos != nil || !sbatchArguments.isEmpty || retries != nil || memory != nil {
+            throw ValidationError("--partition, --account, --time, --qos, --mem, --sbatch-arg and --retries need --executor slurm")
+        }
+        if let memory, SlurmOptions.parseMemory(memory) == nil {
+            throw ValidationError("--mem '\(memory)': expected a size in MiB or with a K, M, G or T suffix (4096, 500M, 8G)")
         }
         do { try options.validate() } catch let error as SlurmError { throw ValidationError(error.description) }
     }
@@ -74,33 +79,57 @@ enum SlurmCLI {
                       event: @escaping (SchedulerEvent) -> Void) throws -> RunSummary {
         let executor = makeExecutor(plan: plan, store: store, options: options)
         do {
-            return try executor.runAsScheduler(requests, unavailable: unavailable, cancellation: cancellation,
+            return try executor.runAsScheduler(requests, unavailable: unavailable, memoryMB: MemoryModel.estimates(plan),
+                                               cancellation: cancellation,
                                                slurmEvent: { Console.error(line($0)) }, event: event)
         } catch let error as SlurmError {
             throw CLIFailure(.invalidInput, "apply: \(error)")
         }
     }
 
-    /// `runner plan --executor slurm`: the sbatch commands of the steps to run, as a bash script.
-    /// Steps of kinds this runner cannot run yet (and what depends on them) are listed, not submitted, as in apply.
-    static func planScript(plan: Plan, store: URL, options: SlurmOptions) throws -> String {
-        let requests = try SlurmExecutor.topologicalOrder(try plan.stepsToRun.map(request(for:)))
+    /// What `runner plan --executor slurm` shows: the sbatch commands of the steps to run, and the
+    /// steps of kinds this runner cannot run yet (and what depends on them), listed, not submitted, as in apply.
+    struct PlannedJobs: Encodable {
+        struct NotSubmitted: Encodable { var key: String; var name: String; var reason: String }
+        var store: String
+        var runner: String
+        var jobs: [SlurmPlannedJob]
+        var notSubmitted: [NotSubmitted]
+        /// How many times apply resubmits a failed job.
+        var retries: Int
+        /// The same jobs as a bash script (the human view).
+        var script: String
+
+        enum CodingKeys: String, CodingKey { case store, runner, jobs, notSubmitted = "not_submitted", retries, script }
+    }
+
+    static func plannedJobs(plan: Plan, store: URL, options: SlurmOptions) throws -> PlannedJobs {
+        let requests = try plan.stepsToRun.map(request(for:))
         var notRunnable: [String: String] = [:]
-        for step in requests {
+        let ordered: [StepRequest]
+        do {
+            try options.validate()   // the experiment's values too, as apply would refuse them
+            ordered = try SlurmExecutor.topologicalOrder(requests)
+        } catch let error as SlurmError {
+            throw CLIFailure(.invalidInput, "plan: \(error)")
+        }
+        for step in ordered {
             if let why = StepRegistry.standard.unavailableReason(step.kind) {
                 notRunnable[step.key] = why
             } else if let input = step.inputs.values.sorted().first(where: { notRunnable[$0] != nil }) {
-                notRunnable[step.key] = "its input \(requests.first { $0.key == input }?.name ?? input) cannot run"
+                notRunnable[step.key] = "its input \(ordered.first { $0.key == input }?.name ?? input) cannot run"
             }
         }
+        let experiments = Dictionary(plan.steps.map { ($0.key, $0.experiment) }, uniquingKeysWith: { first, _ in first })
+        let runner = RunnerExecutable.url.path
         do {
-            var text = try SlurmPlanScript.render(requests.filter { notRunnable[$0.key] == nil },
-                                                  experiment: plan.experiments.joined(separator: "+"), options: options,
-                                                  runner: RunnerExecutable.url.path, store: store.path)
-            for step in requests where notRunnable[step.key] != nil {
-                text += "# not submitted: \(step.name): \(notRunnable[step.key]!)\n"
-            }
-            return text
+            let jobs = try SlurmPlanScript.jobs(ordered.filter { notRunnable[$0.key] == nil }, memoryMB: MemoryModel.estimates(plan),
+                                                experiment: plan.experiments.first ?? "runner", experimentNames: experiments,
+                                                options: options, runner: runner, store: store.path)
+            var script = SlurmPlanScript.render(jobs, experiment: plan.experiments.joined(separator: "+"), options: options)
+            let skipped = ordered.filter { notRunnable[$0.key] != nil }.map { PlannedJobs.NotSubmitted(key: $0.key, name: $0.name, reason: notRunnable[$0.key]!) }
+            for step in skipped { script += "# not submitted: \(step.name): \(step.reason)\n" }
+            return PlannedJobs(store: store.path, runner: runner, jobs: jobs, notSubmitted: skipped, retries: options.retries, script: script)
         } catch let error as SlurmError {
             throw CLIFailure(.invalidInput, "plan: \(error)")
         }

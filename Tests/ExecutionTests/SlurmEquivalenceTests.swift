@@ -7,8 +7,9 @@ import Store
 
 /// A tiny experiment (2 variants × 2 seeds) planned for real, run once with the local executor and
 /// once through Slurm with the real `runner step`: the same steps succeed with byte-identical
-/// outputs (same object digests), the kinds this runner cannot run yet are skipped the same way,
-/// and a second Slurm apply submits nothing.
+/// outputs (same object digests: weights, metrics.json), the same summaries (train and evaluate
+/// metrics included; only wall-time figures differ), the kinds this runner cannot run yet are
+/// skipped the same way, and a second Slurm apply submits nothing.
 final class SlurmEquivalenceTests: XCTestCase {
     static let experiment = """
         name: slurm-tiny
@@ -54,6 +55,13 @@ final class SlurmEquivalenceTests: XCTestCase {
         return (requests, unavailable)
     }
 
+    /// A summary without the figures that measure wall time.
+    private func untimed(_ summary: JSONValue) -> JSONValue {
+        guard case .object(var fields) = summary else { return summary }
+        for key in ["seconds", "samples_per_second"] { fields[key] = nil }
+        return .object(fields)
+    }
+
     func testSlurmRunMatchesTheLocalRun() throws {
         let h = try SlurmHarness()
         let runner = try runnerBinary()
@@ -80,6 +88,7 @@ final class SlurmEquivalenceTests: XCTestCase {
         XCTAssertEqual(Set(slurm.succeeded), Set(local.succeeded))
         XCTAssertEqual(slurm.failed, local.failed)
         XCTAssertEqual(slurm.skipped, local.skipped)
+        var trained = 0, evaluated = 0
         for key in local.succeeded {
             let a = try XCTUnwrap(localStore.record(key)), b = try XCTUnwrap(slurmStore.record(key))
             XCTAssertEqual(b.status, .succeeded)
@@ -89,13 +98,26 @@ final class SlurmEquivalenceTests: XCTestCase {
             XCTAssertEqual(b.output.files.filter { !timed.contains($0.key) }, a.output.files.filter { !timed.contains($0.key) },
                            "step \(a.name): outputs differ")
             XCTAssertEqual(Set(b.output.files.keys), Set(a.output.files.keys))
-            if a.request.kind != "train" && a.request.kind != "evaluate" {
-                XCTAssertEqual(b.output.summary, a.output.summary, "step \(a.name): summaries differ")
+            // Summaries agree except the wall-time figures of training (seconds, samples/s).
+            XCTAssertEqual(untimed(b.output.summary), untimed(a.output.summary), "step \(a.name): summaries differ")
+            if a.request.kind == "evaluate" {
+                // Deterministic training: the same metrics, to the bit, from the same metrics.json.
+                let metrics = try XCTUnwrap(a.output.files["metrics.json"], "evaluate wrote no metrics.json")
+                XCTAssertEqual(b.output.files["metrics.json"], metrics)
+                guard case .object(let values) = a.output.summary, case .number(let rmse)? = values["rmse"] else {
+                    return XCTFail("evaluate summary without rmse: \(a.output.summary)")
+                }
+                XCTAssertTrue(rmse.isFinite && rmse > 0, "rmse \(rmse)")
+                evaluated += 1
             }
+            if a.request.kind == "train" { trained += 1 }
             XCTAssertEqual(b.request, a.request)
             XCTAssertNotNil(try SlurmJobRecord.load(store: slurmStore.layout, key: key), "job id recorded for \(a.name)")
             XCTAssertGreaterThan(try XCTUnwrap(finished[key]), 0, "a duration for throughput, even when the job ran between polls")
         }
+
+        XCTAssertEqual(trained, 4, "2 variants × 2 seeds trained in both runs")
+        XCTAssertEqual(evaluated, 4, "2 variants × 2 seeds evaluated in both runs")
 
         let again = try executor.run(slurmSteps.filter { slurmUnavailable[$0.key] == nil })
         XCTAssertEqual(again.submissions, 0)

@@ -9,7 +9,8 @@ public struct SlurmStepJob: Hashable, Sendable {
     public var experiment: String
     /// `--cpus-per-task`.
     public var cores: Int
-    /// `--mem` in MiB; nil leaves it to the partition's default.
+    /// The step's memory estimate in MiB, for `--mem` (`SlurmOptions.memoryMB` or an extra `--mem…`
+    /// argument override it); nil and no override leave it to the partition's default.
     public var memoryMB: Int?
     /// Absolute path the job's stdout and stderr go to (`--output`, appended across retries).
     public var logPath: String
@@ -49,7 +50,7 @@ public enum SbatchScript {
             "--job-name=\(job.experiment):\(job.name)",
             "--cpus-per-task=\(max(1, job.cores))",
         ]
-        if let memory = job.memoryMB { arguments.append("--mem=\(max(1, memory))M") }
+        if let memory = options.memoryArgumentMB(estimate: job.memoryMB) { arguments.append("--mem=\(max(1, memory))M") }
         arguments += ["--output=\(job.logPath)", "--open-mode=append"]
         if !job.dependencyJobIds.isEmpty {
             arguments += ["--dependency=afterok:" + job.dependencyJobIds.joined(separator: ":"), "--kill-on-invalid-dep=yes"]
