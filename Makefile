@@ -17,7 +17,7 @@ endif
 APT_PACKAGES = libopenblas-dev libhdf5-dev hdf5-tools pkg-config
 PY_MODULES = h5py jsonschema skimage safetensors numpy yaml
 
-.PHONY: deps build run test bench bench-nocoretype golden schema clean
+.PHONY: deps build run test gate bench bench-nocoretype golden schema clean
 
 deps:
 	@if ! pkg-config --exists hdf5 openblas 2>/dev/null || ! command -v h5dump >/dev/null; then \
@@ -40,6 +40,13 @@ run: build
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build
+
+# The CI regression gate: train the CI-sized experiment and check its gates (exit 3 when RMSE
+# regresses past its recorded baseline). The store is scratch: each CI run trains afresh.
+GATE_STORE ?= .build/gate-store
+gate: build
+	rm -rf $(GATE_STORE)
+	$(BIN) apply experiments/ci-regression.yaml --store $(GATE_STORE)
 
 # `make bench` runs every benchmark group; `make bench GROUPS="tensor stage1"` a few
 # (phantoms, planner, apply, store, tensor, stage1). Each prints reference figures beside ours.
