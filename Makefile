@@ -44,7 +44,8 @@ test: deps
 # The CI regression gate: train the CI-sized experiment and check its gates (exit 3 when RMSE
 # regresses past its recorded baseline). The store is scratch: each CI run trains afresh.
 GATE_STORE ?= .build/gate-store
-gate: build
+gate: deps
+	@test -x $(BIN) || $(SWIFT) build -c $(CONFIG)   # after `make test` the binary is there already
 	rm -rf $(GATE_STORE)
 	$(BIN) apply experiments/ci-regression.yaml --store $(GATE_STORE)
 
