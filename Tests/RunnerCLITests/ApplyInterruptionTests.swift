@@ -76,6 +76,6 @@ final class ApplyInterruptionTests: XCTestCase {
         let again = try ws.run(["apply", "exp.yaml"])
         XCTAssertEqual(again.status, 0, again.stdout + again.stderr)
         XCTAssertEqual(try ws.records(), ["generate": ["succeeded"], "clean": ["succeeded"], "split": ["succeeded"],
-                                          "train": ["succeeded"], "evaluate": ["succeeded"]])
+                                          "train": ["succeeded"], "evaluate": ["succeeded"], "report": ["succeeded"]])
     }
 }

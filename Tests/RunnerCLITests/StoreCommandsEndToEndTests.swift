@@ -15,12 +15,12 @@ final class StoreCommandsEndToEndTests: XCTestCase {
 
         let dry = try ws.run(["gc", "keep.yaml", "--dry-run"])
         XCTAssertEqual(dry.status, 0, dry.stderr)
-        XCTAssertTrue(dry.stdout.contains("would remove 5 step(s)"), dry.stdout)
+        XCTAssertTrue(dry.stdout.contains("would remove 6 step(s)"), dry.stdout)
         XCTAssertEqual(try ws.records()["generate"]?.count, 2, "a dry run removes nothing")
 
         let gc = try ws.run(["gc", "keep.yaml"])
         XCTAssertEqual(gc.status, 0, gc.stderr)
-        XCTAssertTrue(gc.stdout.contains("removed 5 step(s)"), gc.stdout)
+        XCTAssertTrue(gc.stdout.contains("removed 6 step(s)"), gc.stdout)
         XCTAssertEqual(try ws.records()["generate"]?.count, 1)
         XCTAssertEqual(try ws.run(["verify"]).status, 0)
         let again = try ws.run(["apply", "keep.yaml", "--json"])
