@@ -51,7 +51,7 @@ struct ReportCommand: ParsableCommand {
                 target = URL(fileURLWithPath: output ?? ".", relativeTo: cwd).standardizedFileURL.appendingPathComponent("\(name).report.html")
             }
             let header = ReportHeader(experiment: name, description: experiment.experiment.description.isEmpty ? nil : experiment.experiment.description,
-                                      host: HostIdentity.current.name)
+                                      date: Date(), host: HostIdentity.current.name)
             let written = try Self.write(experiment: name, plan: plan, store: store, header: header, to: target)
             Console.out(openPath ? target.path : "report: \(target.path) (\(written.analysis.ranked.count) variants, \(written.bytes / 1024) KB; numbers in \(written.json.lastPathComponent))")
         }
@@ -122,7 +122,7 @@ struct ReportCommand: ParsableCommand {
             let target = store.root.appendingPathComponent("reports").appendingPathComponent("\(step.experiment).html")
             do {
                 try write(experiment: step.experiment, plan: plan, store: store,
-                          header: ReportHeader(experiment: step.experiment, host: HostIdentity.current.name), to: target)
+                          header: ReportHeader(experiment: step.experiment, date: Date(), host: HostIdentity.current.name), to: target)
                 lines.append("report: \(target.path)")
             } catch let failure as CLIFailure {
                 lines.append("report of \(step.experiment) not written: \(failure.message)")
