@@ -102,10 +102,9 @@ struct ReportCommand: ParsableCommand {
         let stem = target.deletingPathExtension().lastPathComponent
         let jsonTarget = directory.appendingPathComponent(stem == "report" ? ReportStep.jsonName : "\(stem).json")
         for (from, to) in [(written.html, target), (written.json, jsonTarget)] {
-            do {
-                if fm.fileExists(atPath: to.path) { _ = try fm.replaceItemAt(to, withItemAt: from) } else { try fm.moveItem(at: from, to: to) }
-            } catch {
-                throw CLIFailure(.invalidInput, "report: cannot write \(to.path): \(error.localizedDescription)")
+            // rename(2) replaces an existing file atomically (FileManager.replaceItemAt does not on Linux).
+            if rename(from.path, to.path) != 0 {
+                throw CLIFailure(.invalidInput, "report: cannot write \(to.path): \(String(cString: strerror(errno)))")
             }
         }
         written.html = target

@@ -73,6 +73,11 @@ final class ReportCommandTests: XCTestCase {
         XCTAssertFalse(html.contains("http://") || html.contains("https://"), "no external references")
         XCTAssertFalse(html.lowercased().contains("<script"), "no scripts")
 
+        // Writing again replaces the page.
+        let rewritten = try ws.run(["report", "exp.yaml", "-o", "out/report.html"])
+        XCTAssertEqual(rewritten.status, 0, rewritten.stderr)
+        XCTAssertTrue(try String(contentsOf: ws.dir.appendingPathComponent("out/report.html"), encoding: .utf8).contains("class=\"variant-row\""))
+
         let path = try ws.run(["report", "exp.yaml", "--open-path"])
         XCTAssertEqual(path.status, 0, path.stderr)
         XCTAssertEqual(path.stdout, ws.dir.appendingPathComponent("report.html").standardizedFileURL.path + "\n")
