@@ -51,7 +51,7 @@ struct ReportCommand: ParsableCommand {
                 target = URL(fileURLWithPath: output ?? ".", relativeTo: cwd).standardizedFileURL.appendingPathComponent("\(name).report.html")
             }
             let header = ReportHeader(experiment: name, description: experiment.experiment.description.isEmpty ? nil : experiment.experiment.description,
-                                      host: HostIdentity.current.name)
+                                      date: Date(), host: HostIdentity.current.name)
             let written = try Self.write(experiment: name, plan: plan, store: store, header: header, to: target)
             Console.out(openPath ? target.path : "report: \(target.path) (\(written.analysis.ranked.count) variants, \(written.bytes / 1024) KB; numbers in \(written.json.lastPathComponent))")
         }
@@ -102,10 +102,9 @@ struct ReportCommand: ParsableCommand {
         let stem = target.deletingPathExtension().lastPathComponent
         let jsonTarget = directory.appendingPathComponent(stem == "report" ? ReportStep.jsonName : "\(stem).json")
         for (from, to) in [(written.html, target), (written.json, jsonTarget)] {
-            do {
-                if fm.fileExists(atPath: to.path) { _ = try fm.replaceItemAt(to, withItemAt: from) } else { try fm.moveItem(at: from, to: to) }
-            } catch {
-                throw CLIFailure(.invalidInput, "report: cannot write \(to.path): \(error.localizedDescription)")
+            // rename(2) replaces an existing file atomically (FileManager.replaceItemAt does not on Linux).
+            if rename(from.path, to.path) != 0 {
+                throw CLIFailure(.invalidInput, "report: cannot write \(to.path): \(String(cString: strerror(errno)))")
             }
         }
         written.html = target
@@ -122,7 +121,7 @@ struct ReportCommand: ParsableCommand {
             let target = store.root.appendingPathComponent("reports").appendingPathComponent("\(step.experiment).html")
             do {
                 try write(experiment: step.experiment, plan: plan, store: store,
-                          header: ReportHeader(experiment: step.experiment, host: HostIdentity.current.name), to: target)
+                          header: ReportHeader(experiment: step.experiment, date: Date(), host: HostIdentity.current.name), to: target)
                 lines.append("report: \(target.path)")
             } catch let failure as CLIFailure {
                 lines.append("report of \(step.experiment) not written: \(failure.message)")

@@ -63,6 +63,7 @@ final class ReportCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: ws.dir.appendingPathComponent("out/report.json").path))
         XCTAssertTrue(html.contains("<title>tinyreport — Stage 1 report</title>"))
         XCTAssertTrue(html.contains("Report end to end, baseline vs a lower learning rate."))
+        XCTAssertTrue(html.contains("<dt>date</dt>") && html.contains("<dt>host</dt>"), "runner report adds date and host")
         XCTAssertEqual(count("class=\"variant-row\"", html), 2)
         XCTAssertTrue(html.contains("<td>baseline <span class=\"tag\">baseline</span></td>") && html.contains("<td>lr-low</td>"))
         XCTAssertGreaterThanOrEqual(count("class=\"comparison-row\"", html), 1)
@@ -71,6 +72,11 @@ final class ReportCommandTests: XCTestCase {
         XCTAssertGreaterThan(count("<svg", html), 10)
         XCTAssertFalse(html.contains("http://") || html.contains("https://"), "no external references")
         XCTAssertFalse(html.lowercased().contains("<script"), "no scripts")
+
+        // Writing again replaces the page.
+        let rewritten = try ws.run(["report", "exp.yaml", "-o", "out/report.html"])
+        XCTAssertEqual(rewritten.status, 0, rewritten.stderr)
+        XCTAssertTrue(try String(contentsOf: ws.dir.appendingPathComponent("out/report.html"), encoding: .utf8).contains("class=\"variant-row\""))
 
         let path = try ws.run(["report", "exp.yaml", "--open-path"])
         XCTAssertEqual(path.status, 0, path.stderr)

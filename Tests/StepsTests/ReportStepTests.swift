@@ -105,6 +105,10 @@ final class ReportStepTests: XCTestCase {
         let html = String(decoding: try read(report, ReportStep.htmlName), as: UTF8.self)
         XCTAssertEqual(report.summary[path: "variants"], .number(2))
         XCTAssertEqual(report.summary[path: "primary"], .string("rmse"))
+        let again = try run(ReportStep(), try json(params), name: "report", inputs: reportInputs)
+        XCTAssertEqual(try read(again, ReportStep.htmlName), try read(report, ReportStep.htmlName),
+                       "the stored page depends on its inputs only (no date, no host): the same bytes locally and under Slurm")
+        XCTAssertFalse(html.contains("<dt>date</dt>") || html.contains("<dt>host</dt>"))
 
         // table rows, charts, comparisons, curves and slices are all there
         XCTAssertEqual(occurrences("class=\"variant-row\"", in: html), 2)

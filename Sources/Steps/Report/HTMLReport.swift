@@ -1,15 +1,16 @@
 import Foundation
 
-/// What the page says about where it comes from (not part of any content key).
+/// What the page says about where it comes from (not part of any content key). The report step
+/// leaves date and host out, so its stored output depends on its inputs only (the same bytes
+/// locally and under Slurm); `runner report` fills them in.
 public struct ReportHeader: Sendable {
     public var title: String?
     public var experiment: String?
     public var description: String?
-    public var date: Date
-    public var host: String
+    public var date: Date?
+    public var host: String?
 
-    public init(title: String? = nil, experiment: String? = nil, description: String? = nil, date: Date = Date(),
-                host: String = ProcessInfo.processInfo.hostName) {
+    public init(title: String? = nil, experiment: String? = nil, description: String? = nil, date: Date? = nil, host: String? = nil) {
         self.title = title; self.experiment = experiment; self.description = description; self.date = date; self.host = host
     }
 }
@@ -55,7 +56,8 @@ public enum HTMLReport {
         if let d = header.description { s += "<p class=\"description\">\(HTML.escape(d))</p>" }
         s += "<dl class=\"meta\">"
         if let e = header.experiment { s += "<dt>experiment</dt><dd>\(HTML.escape(e))</dd>" }
-        s += "<dt>date</dt><dd>\(formatter.string(from: header.date)) UTC</dd><dt>host</dt><dd>\(HTML.escape(header.host))</dd>"
+        if let date = header.date { s += "<dt>date</dt><dd>\(formatter.string(from: date)) UTC</dd>" }
+        if let host = header.host { s += "<dt>host</dt><dd>\(HTML.escape(host))</dd>" }
         s += "<dt>variants</dt><dd>\(a.ranked.count)</dd><dt>seeds</dt><dd>\(seeds)</dd><dt>test phantoms</dt><dd>\(phantoms)</dd>"
         s += "<dt>primary metric</dt><dd>\(HTML.escape(a.primary)) (\(direction(a.primary)))</dd></dl>"
         if let best = a.ranked.first, let e = best.estimates[a.primary], e.mean.isFinite {

@@ -13,7 +13,8 @@ public struct ReportStep: StepImplementation {
     public func run(_ request: StepRequest, context: StepContext) throws -> StepResult {
         let params = try DataParams.decode(ReportParams.self, request.params, step: .report)
         // Apply names steps `<experiment>/report` when it runs several experiments; otherwise the
-        // request does not carry the experiment (`runner report FILE` fills the header in).
+        // request does not carry the experiment. No date or host: the stored page depends on the
+        // inputs only (`runner report FILE` fills the header in).
         let experiment = request.name.hasSuffix("/report") ? String(request.name.dropLast("/report".count)) : nil
         let written = try Self.write(params: params, inputs: context.inputs, objectPath: context.objectPath,
                                      header: ReportHeader(experiment: experiment), to: context.outputDirectory)
