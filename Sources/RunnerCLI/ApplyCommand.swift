@@ -179,6 +179,7 @@ struct ApplyCommand: ParsableCommand {
         view.finished(ApplyReport(summary: summary, steps: byKey, cached: cachedCount, unavailable: unavailableSteps,
                                   names: Dictionary(requests.map { ($0.key, $0.name) }, uniquingKeysWith: { a, _ in a }), failedLogs: failedLogs,
                                   elapsed: wallClock.now() - began, exit: exit))
+        if !json { for line in ReportCommand.publish(plan: plan, store: store) { Console.out(line) } }
         if exit != .success { throw ExitCode(exit.rawValue) }
         try checkGates(plan: plan, loaded: loaded, store: store, stored: storedBaselines)
     }

@@ -119,6 +119,11 @@ struct ReportCommand: ParsableCommand {
         for step in plan.steps where step.kind == .report {
             guard let record = try? store.record(step.key), record.status == .succeeded else { continue }
             let target = store.root.appendingPathComponent("reports").appendingPathComponent("\(step.experiment).html")
+            // A cached report step was published by the apply that ran it: a no-op apply writes nothing.
+            if step.action == .cached, FileManager.default.fileExists(atPath: target.path) {
+                lines.append("report: \(target.path)")
+                continue
+            }
             do {
                 try write(experiment: step.experiment, plan: plan, store: store,
                           header: ReportHeader(experiment: step.experiment, date: Date(), host: HostIdentity.current.name), to: target)
