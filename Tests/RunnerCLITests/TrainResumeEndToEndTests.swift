@@ -59,7 +59,7 @@ final class TrainResumeEndToEndTests: XCTestCase {
         for part in ["loss ", "samples/s", "ETA "] { XCTAssertTrue(progress.contains(part), "'\(part)' in \(progress)") }
         let finished = try killed.run(["apply", "exp.yaml", "--cores", "1", "--json"])
         XCTAssertEqual(finished.status, 0, finished.stderr)
-        XCTAssertEqual(ApplyEvents(finished.stdout).kinds(of: "finished"), ["evaluate"], "train is cached now")
+        XCTAssertEqual(ApplyEvents(finished.stdout).kinds(of: "finished"), ["evaluate", "report"], "train is cached now")
 
         // Uninterrupted, in another store.
         let clean = try reference.run(["apply", "exp.yaml", "--cores", "1"])
