@@ -155,7 +155,7 @@ public final class Stage1Model {
         guard x.value.isFinite else { throw ModelError.badInput(layer: "Stage1Model", shape: x.shape, reason: "contains NaN or Inf") }
 
         var h = try initialConv(x, ctx)
-        h = F.relu(try initialBN(h, ctx), ctx)
+        h = try initialBN.withReLU(h, ctx)
         h = try F.maxPool3d(h, kernel: 3, stride: 2, padding: 1, ctx)
         for (i, blocks) in layers.enumerated() {
             for block in blocks {
@@ -175,7 +175,7 @@ public final class Stage1Model {
 
         let s = config.decoderInitSize
         var d = try F.reshape(try decoderFC(z, ctx), [x.shape[0], 16 * config.baseChannels, s, s, s], ctx)
-        for (deconv, bn) in deconvs { d = F.relu(try bn(try deconv(d, ctx), ctx), ctx) }
+        for (deconv, bn) in deconvs { d = try bn.withReLU(try deconv(d, ctx), ctx) }
         d = try finalConv(d, ctx)
         return try F.trilinearResize(d, size: Size3(n), ctx)
     }

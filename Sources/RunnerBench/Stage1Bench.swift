@@ -41,6 +41,10 @@ func runStage1Benchmarks() {
         print("  (or point RUNNER_TORCH_PYTHON at a python that has torch); only the engine is measured.")
     }
 
+    if env["RUNNER_BENCH_STAGE1_ONLY"] == "bnrelu" {  // the full-resolution BatchNorm + ReLU kernels alone
+        printBatchNormReLUKernels(threads: threads)
+        return
+    }
     if env["RUNNER_BENCH_STAGE1_ONLY"] == "profile" {  // quick look at the profile alone
         printStage1Profile(batch: 4, threads: threads, stepSeconds: nil)
         return
@@ -87,8 +91,8 @@ func runStage1Benchmarks() {
                      100 * many.samplesPerSecond / (one.samplesPerSecond * Double(threads))))
     }
 
-    let stepSeconds = rows.first(where: { $0.0.label == "train 64³ b4" })?.1.map { $0.seconds }
-    printStage1Profile(batch: 4, threads: threads, stepSeconds: stepSeconds)
+    let stepCPU = rows.first(where: { $0.0.label == "train 64³ b4" })?.1.map { $0.cpuSeconds }
+    printStage1Profile(batch: 4, threads: threads, stepSeconds: stepCPU)
     print("\nload average at end: \(loadAverage())")
 }
 
@@ -239,13 +243,15 @@ private func runStatus(_ exe: String, _ args: [String]) -> Int32 {
 
 // MARK: per-layer profile
 
-/// Times every convolution of the model (forward, backward-data, backward-weight) and the
-/// BatchNorm + ReLU pair after it (forward + backward) at the training batch, with the step's thread
-/// count (BN and ReLU each through the tape, forward + backward), and prints each one's share of a measured training step. The remainder is everything
-/// else (max-pool, linear layers, loss, residual adds, optimizer, allocation).
+/// Times every convolution of the model (forward, backward-data, backward-weight) and the fused
+/// BatchNorm + ReLU after it (forward + backward through the tape) at the training batch, with the
+/// step's thread count, in process CPU time, and prints each one's share of the measured training
+/// step's CPU time (`stepSeconds`). The remainder is everything else (max-pool, linear layers, loss,
+/// residual adds, optimizer, allocation).
 private func printStage1Profile(batch n: Int, threads: Int, stepSeconds: Double?) {
-    print("\n-- engine profile: one training step at 64³ batch \(n), \(threads) threads (median of 3 per pass, ms; share of the step) --")
-    print(col("layer", 36) + col("GFLOP", 7) + col("fwd", 8) + col("bwd-data", 9) + col("bwd-wt", 8) + col("BN", 6) + col("ReLU", 6) + col("GFLOP/s", 8) + col("share", 7))
+    print("\n-- engine profile: one training step at 64³ batch \(n), \(threads) threads: process CPU ms (all threads, robust to other load),")
+    print("   median of 3 per pass; share of the step's CPU time; GFLOP/s from wall time --")
+    print(col("layer", 36) + col("GFLOP", 7) + col("fwd", 8) + col("bwd-data", 9) + col("bwd-wt", 8) + col("BN+ReLU", 8) + col("GFLOP/s", 8) + col("share", 7))
     var total = 0.0
     var lines: [(String, Double)] = []
     for layer in profileLayers(batch: n) {
@@ -253,28 +259,29 @@ private func printStage1Profile(batch n: Int, threads: Int, stepSeconds: Double?
         let w = Tensor.uniform(shape: layer.weight, low: -0.1, high: 0.1, key: RandomKey(seed: 4))
         let dy = Tensor.uniform(shape: layer.output, low: -1, high: 1, key: RandomKey(seed: 5))
         let f: Double, bd: Double, bw: Double
+        var wall = 0.0
         switch layer.geometry {
         case .conv(let g):
-            f = medianTime { _ = try! Conv3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: threads) }
-            bd = layer.needsDataGradient ? medianTime { _ = try! Conv3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads) } : 0
-            bw = medianTime { _ = try! Conv3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads) }
+            f = medianTime(&wall) { _ = try! Conv3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: threads) }
+            bd = layer.needsDataGradient ? medianTime(&wall) { _ = try! Conv3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads) } : 0
+            bw = medianTime(&wall) { _ = try! Conv3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads) }
         case .convT(let g):
-            f = medianTime { _ = try! ConvTranspose3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: threads) }
-            bd = medianTime { _ = try! ConvTranspose3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads) }
-            bw = medianTime { _ = try! ConvTranspose3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads) }
+            f = medianTime(&wall) { _ = try! ConvTranspose3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: threads) }
+            bd = medianTime(&wall) { _ = try! ConvTranspose3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads) }
+            bw = medianTime(&wall) { _ = try! ConvTranspose3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads) }
         }
-        let bn = layer.followedByBN ? medianTime { elementwiseStep(dy, batchNorm: true, threads: threads) } : 0
-        let relu = layer.followedByBN ? medianTime { elementwiseStep(dy, batchNorm: false, threads: threads) } : 0
-        let sum = f + bd + bw + bn + relu
+        let convWall = wall
+        let bn = layer.followedByBN ? medianTime(&wall) { batchNormReLUStep(dy, threads: threads) } : 0
+        let sum = f + bd + bw + bn
         total += sum
         let flops = layer.gflop * (layer.needsDataGradient ? 3 : 2)
         let share = stepSeconds.map { String(format: "%.0f%%", 100 * sum / $0) } ?? "-"
         lines.append((layer.name, sum))
         print(col(layer.name, 36) + col(String(format: "%.2f", layer.gflop), 7) + col(ms(f), 8) + col(layer.needsDataGradient ? ms(bd) : "-", 9)
-              + col(ms(bw), 8) + col(layer.followedByBN ? ms(bn) : "-", 6) + col(layer.followedByBN ? ms(relu) : "-", 6) + col(String(format: "%.0f", flops / (f + bd + bw)), 8) + col(share, 7))
+              + col(ms(bw), 8) + col(layer.followedByBN ? ms(bn) : "-", 8) + col(String(format: "%.0f", flops / convWall), 8) + col(share, 7))
     }
     if let step = stepSeconds {
-        print(String(format: "sum of the rows: %.0f ms of a %.0f ms step (%.0f%%); rest (pool, linear, loss, adds, AdamW, allocation): %.0f ms",
+        print(String(format: "sum of the rows: %.0f CPU ms of a %.0f CPU ms step (%.0f%%); rest (pool, linear, loss, adds, AdamW, allocation): %.0f ms",
                      1000 * total, 1000 * step, 100 * total / step, 1000 * (step - total)))
         let top = lines.sorted { $0.1 > $1.1 }.prefix(3).map { "\($0.0) \(String(format: "%.0f%%", 100 * $0.1 / step))" }
         print("largest shares: " + top.joined(separator: ", "))
@@ -332,34 +339,52 @@ private func profileLayers(batch n: Int) -> [ProfileLayer] {
     ]
 }
 
-/// BatchNorm (training) or ReLU, forward and backward through the tape (as in the model), on a
-/// tensor of the layer's output shape.
-private func elementwiseStep(_ x: Tensor, batchNorm: Bool, threads: Int) {
+/// BatchNorm (training) + ReLU, fused as the model runs them (`F.batchNormReLU`), forward and
+/// backward through the tape, on a tensor of the layer's output shape.
+private func batchNormReLUStep(_ x: Tensor, threads: Int) {
     let c = x.shape[1]
     let tape = Tape()
     let ctx = ComputeContext.training(tape, threads: threads)
     let xv = Variable(x, requiresGrad: true)
-    let y: Variable
-    if batchNorm {
-        let g = Variable(Tensor(shape: [c], repeating: 1), requiresGrad: true)
-        let b = Variable(Tensor(shape: [c], repeating: 0), requiresGrad: true)
-        y = try! F.batchNorm(xv, weight: g, bias: b, state: BatchNormState(channels: c), ctx)
-    } else {
-        y = F.relu(xv, ctx)
-    }
+    let g = Variable(Tensor(shape: [c], repeating: 1), requiresGrad: true)
+    let b = Variable(Tensor(shape: [c], repeating: 0), requiresGrad: true)
+    let y = try! F.batchNormReLU(xv, weight: g, bias: b, state: BatchNormState(channels: c), ctx)
     try! tape.backward(y, seed: x)
+}
+
+/// CPU ms of the BatchNorm (+ ReLU) kernels on deconv5's output [4, 16, 64³], 1 and `threads` threads.
+private func printBatchNormReLUKernels(threads: Int) {
+    let x = Tensor.uniform(shape: [4, 16, 64, 64, 64], low: -1, high: 1, key: RandomKey(seed: 3))
+    let g = Tensor(shape: [16], repeating: 1), b = Tensor(shape: [16], repeating: 0.1)
+    print("\n-- BatchNorm + ReLU kernels on [4, 16, 64³]: process CPU ms (wall ms), median of 3 --")
+    for t in Set([1, threads]).sorted() {
+        for relu in [false, true] {
+            var w1 = 0.0, w2 = 0.0, w3 = 0.0
+            let (_, st) = try! BatchNormKernel.forwardTraining(x, gamma: g, beta: b, threads: t, relu: relu)
+            let f = medianTime(&w1) { _ = try! BatchNormKernel.forwardTraining(x, gamma: g, beta: b, threads: t, relu: relu) }
+            let bw = medianTime(&w2) { _ = try! BatchNormKernel.backwardTraining(x, input: x, gamma: g, statistics: st, threads: t, relu: relu) }
+            let tape = medianTime(&w3) { batchNormReLUStep(x, threads: t) }
+            print("threads \(t) relu \(relu): forward \(ms(f)) (\(ms(w1))), backward \(ms(bw)) (\(ms(w2))); F.batchNormReLU fwd+bwd \(ms(tape)) (\(ms(w3)))")
+        }
+    }
+    var w = 0.0
+    let r = medianTime(&w) { _ = x.map { $0 < 0 ? 0 : $0 } }
+    print("Tensor.map ReLU alone (the old unfused forward): \(ms(r)) (\(ms(w)))")
 }
 
 // MARK: small helpers
 
-private func medianTime(runs: Int = 3, _ body: () -> Void) -> Double {
+/// Median process CPU time of `runs` calls (after one warm-up); adds the median wall time to `wall`.
+private func medianTime(runs: Int = 3, _ wall: inout Double, _ body: () -> Void) -> Double {
     body()
-    var t: [Double] = []
+    var t: [Double] = [], w: [Double] = []
     for _ in 0..<runs {
-        let t0 = wallNow()
+        let (t0, c0) = (wallNow(), processCPUNow())
         body()
-        t.append(wallNow() - t0)
+        t.append(processCPUNow() - c0)
+        w.append(wallNow() - t0)
     }
+    wall += median(w)
     return median(t)
 }
 

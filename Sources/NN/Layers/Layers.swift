@@ -55,6 +55,11 @@ public struct BatchNorm3dLayer {
     public func callAsFunction(_ x: Variable, _ ctx: ComputeContext) throws -> Variable {
         try F.batchNorm(x, weight: weight, bias: bias, state: state, momentum: 0.1, eps: 1e-5, ctx)
     }
+
+    /// ReLU(BatchNorm(x)) in one fused pass (see `F.batchNormReLU`).
+    public func withReLU(_ x: Variable, _ ctx: ComputeContext) throws -> Variable {
+        try F.batchNormReLU(x, weight: weight, bias: bias, state: state, momentum: 0.1, eps: 1e-5, ctx)
+    }
 }
 
 public struct LinearLayer {
@@ -93,7 +98,7 @@ public struct ResidualBlock {
     }
 
     public func callAsFunction(_ x: Variable, _ ctx: ComputeContext) throws -> Variable {
-        var out = F.relu(try bn1(try conv1(x, ctx), ctx), ctx)
+        var out = try bn1.withReLU(try conv1(x, ctx), ctx)
         out = try bn2(try conv2(out, ctx), ctx)
         let skip = try shortcut.map { try $0.1(try $0.0(x, ctx), ctx) } ?? x
         return F.relu(try F.add(out, skip, ctx), ctx)

@@ -44,9 +44,14 @@ public final class AdamW: Optimizer {
         let eps = Float(settings.eps), bc2 = Float(biasCorrection2Sqrt)
         for slot in parameters {
             let n = slot.value.count
-            var m = expAvg[slot.name] ?? [Float](repeating: 0, count: n)
-            var v = expAvgSq[slot.name] ?? [Float](repeating: 0, count: n)
-            guard m.count == n else { throw OptimizerError.stateMismatch(parameter: slot.name, expected: n, got: m.count) }
+            // Taken out of the dictionaries (not copied): a copy would leave the dictionary holding a
+            // second reference, and the first write would duplicate the whole buffer every step.
+            var m = expAvg.removeValue(forKey: slot.name) ?? [Float](repeating: 0, count: n)
+            var v = expAvgSq.removeValue(forKey: slot.name) ?? [Float](repeating: 0, count: n)
+            guard m.count == n, v.count == n else {
+                expAvg[slot.name] = m; expAvgSq[slot.name] = v
+                throw OptimizerError.stateMismatch(parameter: slot.name, expected: n, got: m.count == n ? v.count : m.count)
+            }
             let p = slot.value, g = slot.gradient
             m.withUnsafeMutableBufferPointer { m in
                 v.withUnsafeMutableBufferPointer { v in

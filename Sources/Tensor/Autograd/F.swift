@@ -259,6 +259,23 @@ public enum F {
         }
     }
 
+    /// ReLU(BatchNorm(x)) as one operation (the model's BN → ReLU pairs): in training one fused
+    /// kernel pass writes the activated output and the backward masks the gradient inside the
+    /// BatchNorm backward, so neither the BN output nor a ReLU mask is kept — only x, as BatchNorm
+    /// alone keeps. Same values and gradients as `relu(batchNorm(x))`. Evaluation composes the two.
+    public static func batchNormReLU(_ x: Variable, weight: Variable, bias: Variable, state: BatchNormState,
+                                     momentum: Float = 0.1, eps: Float = 1e-5, _ ctx: ComputeContext) throws -> Variable {
+        guard ctx.training else { return relu(try batchNorm(x, weight: weight, bias: bias, state: state, momentum: momentum, eps: eps, ctx), ctx) }
+        let xv = x.value, gv = weight.value
+        let (y, stats) = try BatchNormKernel.forwardTraining(xv, gamma: gv, beta: bias.value, eps: eps, threads: ctx.threads, relu: true)
+        if !ctx.isRecomputing { BatchNormKernel.updateRunningStatistics(state, stats, momentum: momentum) }
+        let threads = ctx.threads
+        return record("batchNormReLU(\(gv.count)) on \(x.shape)", y, inputs: [x, weight, bias], ctx: ctx, saved: xv.count) { dy in
+            let r = try BatchNormKernel.backwardTraining(dy, input: xv, gamma: gv, statistics: stats, threads: threads, relu: true)
+            return [r.input, r.gamma, r.beta]
+        }
+    }
+
     public static func maxPool3d(_ x: Variable, kernel: Size3, stride: Size3, padding: Size3 = 0, _ ctx: ComputeContext) throws -> Variable {
         let shape = x.shape
         let (y, idx) = try MaxPool3dKernel.forward(x.value, kernel: kernel, stride: stride, padding: padding, threads: ctx.threads)

@@ -11,7 +11,7 @@ public enum Conv3dKernel {
         try check(x.shape, g.inputShape, "input", g)
         try check(w.shape, g.weightShape, "weight", g)
         if let b = bias { try check(b.shape, [g.outChannels], "bias", g) }
-        var y = Tensor(shape: g.outputShape)
+        var y = Tensor(uninitializedShape: g.outputShape)   // forwardRaw writes every element
         x.withUnsafeBufferPointer { xp in
             w.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
@@ -28,7 +28,7 @@ public enum Conv3dKernel {
                                     threads: Int = 1, precision: Precision = .fp32) throws -> Tensor {
         try check(dy.shape, g.outputShape, "output gradient", g)
         try check(w.shape, g.weightShape, "weight", g)
-        var dx = Tensor(shape: g.inputShape)
+        var dx = Tensor(uninitializedShape: g.inputShape)   // backwardDataRaw zeroes or overwrites every element
         dy.withUnsafeBufferPointer { dyp in
             w.withUnsafeBufferPointer { wp in
                 dx.withUnsafeMutableBufferPointer { dxp in
@@ -221,12 +221,7 @@ public enum Conv3dKernel {
         dy.withUnsafeBufferPointer { p in
             for c in 0..<channels {
                 var acc = 0.0
-                for i in 0..<n {
-                    let q = p.baseAddress! + (i * channels + c) * spatial
-                    var part: Float = 0
-                    for s in 0..<spatial { part += q[s] }
-                    acc += Double(part)
-                }
+                for i in 0..<n { acc += BatchNormKernel.blockSum(p.baseAddress! + (i * channels + c) * spatial, spatial) }
                 out[flat: c] = Float(acc)
             }
         }

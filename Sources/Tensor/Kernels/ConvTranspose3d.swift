@@ -9,7 +9,7 @@ public enum ConvTranspose3dKernel {
         try check(w.shape, g.weightShape, "weight")
         if let b = bias { try check(b.shape, [g.outChannels], "bias") }
         let a = g.adjointConv
-        var y = Tensor(shape: g.outputShape)
+        var y = Tensor(uninitializedShape: g.outputShape)
         x.withUnsafeBufferPointer { xp in
             w.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
@@ -30,7 +30,7 @@ public enum ConvTranspose3dKernel {
                                     threads: Int = 1, precision: Precision = .fp32) throws -> Tensor {
         try check(dy.shape, g.outputShape, "output gradient")
         try check(w.shape, g.weightShape, "weight")
-        var dx = Tensor(shape: g.inputShape)
+        var dx = Tensor(uninitializedShape: g.inputShape)
         dy.withUnsafeBufferPointer { dyp in
             w.withUnsafeBufferPointer { wp in
                 dx.withUnsafeMutableBufferPointer { dxp in
@@ -72,7 +72,7 @@ public enum ConvTranspose3dKernel {
                                        threads: Int = 1, precision: Precision = .fp32) throws -> Tensor {
         try check(x.shape, g.inputShape, "input")
         try check(w.shape, g.weightShape, "weight")
-        var y = Tensor(shape: g.outputShape)
+        var y = Tensor(uninitializedShape: g.outputShape)
         x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
             ConvTransposePhases.forward(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, g, threads: threads, precision: precision)
         } } }
@@ -84,7 +84,7 @@ public enum ConvTranspose3dKernel {
                                         threads: Int = 1, precision: Precision = .fp32) throws -> Tensor {
         try check(x.shape, g.inputShape, "input")
         try check(w.shape, g.weightShape, "weight")
-        var y = Tensor(shape: g.outputShape)
+        var y = Tensor(uninitializedShape: g.outputShape)
         x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
             Conv3dKernel.backwardDataRaw(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, g.adjointConv, threads: threads, precision: precision)
         } } }
