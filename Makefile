@@ -17,7 +17,7 @@ endif
 APT_PACKAGES = libopenblas-dev libhdf5-dev hdf5-tools pkg-config
 PY_MODULES = h5py jsonschema skimage safetensors numpy yaml
 
-.PHONY: deps build run test gate bench bench-nocoretype golden schema clean
+.PHONY: deps build run test gate bench bench-bf16 bench-nocoretype golden schema clean
 
 deps:
 	@if ! pkg-config --exists hdf5 openblas 2>/dev/null || ! command -v h5dump >/dev/null; then \
@@ -55,6 +55,11 @@ GROUPS ?=
 bench: deps
 	$(SWIFT) build -c release --product RunnerBench
 	.build/release/RunnerBench $(GROUPS)
+
+# bf16 (own AVX512-BF16 GEMM) against fp32: GEMM, conv layers and a Stage 1 training step.
+bench-bf16: deps
+	$(SWIFT) build -c release --product RunnerBench
+	.build/release/RunnerBench bf16
 
 # The same, with OpenBLAS left to pick its kernels itself (SSE3 "Prescott" on this CPU).
 bench-nocoretype: deps
