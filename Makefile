@@ -50,7 +50,7 @@ gate: deps
 	$(BIN) apply experiments/ci-regression.yaml --store $(GATE_STORE)
 
 # `make bench` runs every benchmark group; `make bench GROUPS="tensor stage1"` a few
-# (phantoms, planner, apply, store, tensor, stage1). Each prints reference figures beside ours.
+# (phantoms, planner, apply, store, tensor, stage1, experiments). Each prints reference figures beside ours.
 GROUPS ?=
 bench: deps
 	$(SWIFT) build -c release --product RunnerBench

@@ -32,7 +32,7 @@ struct ApplyCommand: ParsableCommand {
     var files: [String]
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Core budget for all steps together (default: all cores of this machine).") var cores: Int?
-    @Option(name: .customLong("train-cores"), help: ArgumentHelp("Cores of one training step (default: the budget).", valueName: "N"))
+    @Option(name: .customLong("train-cores"), help: ArgumentHelp("Cores of one training step (default: the budget shared among the experiment's train steps, at least 1 each; on Slurm, the budget).", valueName: "N"))
     var trainCores: Int?
     @Flag var failureMode: FailureMode = .keepGoing
     @Flag(help: "Fail at once when another apply holds the store lock, instead of waiting.") var noWait = false
@@ -93,7 +93,7 @@ struct ApplyCommand: ParsableCommand {
 
         let plan: Plan
         do {
-            let current = try Planner.plan(inputs, store: store, cores: CoreBudget(total: budget, train: trainCores), host: HostIdentity.current.name)
+            let current = try Planner.plan(inputs, store: store, cores: CoreBudget(total: budget, train: trainCores, shareAmongTrainSteps: !slurm.usesSlurm(experiments: loaded)), host: HostIdentity.current.name)
             if let saved {
                 let reasons = saved.staleness(comparedWith: current)
                 if !reasons.isEmpty {

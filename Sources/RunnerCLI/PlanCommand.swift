@@ -40,7 +40,7 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Core budget (default: all cores of this machine).", valueName: "N"))
     var cores: Int?
 
-    @Option(name: .customLong("train-cores"), help: ArgumentHelp("Cores of one training step (default: the budget).", valueName: "N"))
+    @Option(name: .customLong("train-cores"), help: ArgumentHelp("Cores of one training step (default: the budget shared among the experiment's train steps, at least 1 each; on Slurm, the budget).", valueName: "N"))
     var trainCores: Int?
 
     @OptionGroup(title: "Slurm (docs/slurm.md)") var slurm: SlurmFlags
@@ -64,7 +64,17 @@ struct PlanCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let storeURL = URL(fileURLWithPath: store, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL
-        let budget = CoreBudget(total: cores ?? ProcessInfo.processInfo.activeProcessorCount, train: trainCores)
+        // Whether the steps would run on Slurm (flag, else the experiment's executor): its jobs do not share a machine's cores.
+        var loaded: [LoadedExperiment]?
+        if slurm.executor != .local {
+            do { loaded = try ExperimentLoading.load(paths: files) } catch let failure as CLIFailure {
+                PlanOutput.error(failure.message)
+                throw ExitCode(failure.exit.rawValue)
+            }
+        }
+        let onSlurm = loaded.map { slurm.usesSlurm(experiments: $0) } ?? false
+        let budget = CoreBudget(total: cores ?? ProcessInfo.processInfo.activeProcessorCount, train: trainCores,
+                                shareAmongTrainSteps: !onSlurm)
         let plan: Plan
         do {
             plan = try Planner.plan(inputs, store: StoreSnapshot(root: storeURL), cores: budget, host: HostIdentity.current.name)
@@ -81,22 +91,15 @@ struct PlanCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        // The sbatch commands, when the steps would run on Slurm (flag, else the experiment's executor).
+        // The sbatch commands, when the steps would run on Slurm.
         var slurmJobs: SlurmCLI.PlannedJobs?
-        if graph == nil && slurm.executor != .local {
-            let loaded: [LoadedExperiment]
-            do { loaded = try ExperimentLoading.load(paths: files) } catch let failure as CLIFailure {
+        if graph == nil, onSlurm, let loaded {
+            do {
+                slurmJobs = try SlurmCLI.plannedJobs(plan: plan, store: storeURL,
+                                                     options: slurm.options(experiment: SlurmFlags.slurmSpec(of: loaded)))
+            } catch let failure as CLIFailure {
                 PlanOutput.error(failure.message)
                 throw ExitCode(failure.exit.rawValue)
-            }
-            if slurm.usesSlurm(experiments: loaded) {
-                do {
-                    slurmJobs = try SlurmCLI.plannedJobs(plan: plan, store: storeURL,
-                                                         options: slurm.options(experiment: SlurmFlags.slurmSpec(of: loaded)))
-                } catch let failure as CLIFailure {
-                    PlanOutput.error(failure.message)
-                    throw ExitCode(failure.exit.rawValue)
-                }
             }
         }
         if json {

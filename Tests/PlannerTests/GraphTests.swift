@@ -77,6 +77,23 @@ final class GraphTests: XCTestCase {
         XCTAssertTrue(narrow.steps.allSatisfy { $0.cores == 1 })
     }
 
+    func testTrainStepsShareTheBudgetOnlyWhenAskedAndNotGivenTrainCores() throws {
+        let store = StoreSnapshot(root: URL(fileURLWithPath: "/nonexistent"))
+        func trainCores(_ file: LoadedExperiment, _ budget: CoreBudget) throws -> [Int] {
+            try Planner.plan(PlanInputs.gather([file]), store: store, cores: budget, host: testHost).steps.filter { $0.kind == .train }.map(\.cores)
+        }
+        // 2 variants × 2 seeds = 4 train steps
+        XCTAssertEqual(try trainCores(ablation(), CoreBudget(total: 2, shareAmongTrainSteps: true)), [1, 1, 1, 1])
+        XCTAssertEqual(try trainCores(ablation(), CoreBudget(total: 8, shareAmongTrainSteps: true)), [2, 2, 2, 2])
+        XCTAssertEqual(try trainCores(ablation(), CoreBudget(total: 2, train: 2, shareAmongTrainSteps: true)), [2, 2, 2, 2])
+        XCTAssertEqual(try trainCores(ablation(), CoreBudget(total: 2)), [2, 2, 2, 2], "Slurm jobs do not share")
+        let single = ablation { $0.seeds = [1337] }
+        XCTAssertEqual(try trainCores(loaded(single.experiment), CoreBudget(total: 2, shareAmongTrainSteps: true)), [2])
+        // a resumed apply plans cached train steps too, so a step keeps the thread count it started with
+        let shared = try Planner.plan(PlanInputs.gather([ablation()]), store: store, cores: CoreBudget(total: 2, shareAmongTrainSteps: true), host: testHost)
+        XCTAssertEqual(Set(shared.steps.map(\.key)), Set(try makePlan([ablation()]).steps.map(\.key)), "cores stay out of keys")
+    }
+
     func testTwoExperimentsShareStepsByKey() throws {
         let first = ablation()
         var other = ablation()
