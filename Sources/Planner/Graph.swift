@@ -1,3 +1,4 @@
+import Foundation
 import Store
 
 /// Cores the planner asks for per step. Not part of any key.
@@ -10,18 +11,31 @@ public struct CoreBudget: Codable, Sendable, Hashable {
     /// 2 cores two 1-thread trainings side by side finish 1.6× sooner than one after the other on
     /// 2 threads each (32³, measured), as the engine's loops scale less than linearly.
     public var sharedByTrainSteps: Bool
+    /// Memory the steps may use together (MB): train steps share the cores only as far as their
+    /// modelled peaks (`MemoryModel.memoryMB`) fit in it side by side. Nil: no limit.
+    public var memoryMB: Int?
 
-    public init(total: Int, train: Int? = nil, shareAmongTrainSteps: Bool = false) {
+    public init(total: Int, train: Int? = nil, shareAmongTrainSteps: Bool = false, memoryMB: Int? = nil) {
         self.total = max(1, total)
         self.train = max(1, min(train ?? total, max(1, total)))
         self.sharedByTrainSteps = train == nil && shareAmongTrainSteps
+        self.memoryMB = memoryMB
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         total = try c.decode(Int.self, forKey: .total)
         train = try c.decode(Int.self, forKey: .train)
-        sharedByTrainSteps = try c.decodeIfPresent(Bool.self, forKey: .sharedByTrainSteps) ?? false   // plans saved before it
+        // plans saved before these fields
+        sharedByTrainSteps = try c.decodeIfPresent(Bool.self, forKey: .sharedByTrainSteps) ?? false
+        memoryMB = try c.decodeIfPresent(Int.self, forKey: .memoryMB)
+    }
+
+    /// Three quarters of this machine's physical memory, for `memoryMB`.
+    public static var machineMemoryMB: Int? {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return nil }
+        return Int(Double(pages) * Double(size) / 1_048_576 * 0.75)
     }
 
     /// Cores of each of an experiment's `trainSteps` train steps. It counts all of them, cached or

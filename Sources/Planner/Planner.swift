@@ -41,12 +41,30 @@ public enum Planner {
             }
         }
 
+        if cores.sharedByTrainSteps, let memory = cores.memoryMB { fitSharedTrainSteps(&steps, cores: cores, memoryMB: memory) }
+
         let fingerprint = JSONValue.object([
             "succeeded": .array(succeededKeys.sorted().map(JSONValue.string)),
             "names": .object(lastKeys),
         ])
         return Plan(experiments: inputs.experiments.map(\.name), experimentFiles: inputs.files, sources: inputs.sources, dataDirectories: inputs.directories,
                     storeFingerprint: Digest.sha256(fingerprint.canonicalData), cores: cores, host: host, steps: steps)
+    }
+
+    /// Gives an experiment's train steps more cores each — so fewer of them run side by side —
+    /// when the modelled memory of those running together exceeds `memoryMB`.
+    static func fitSharedTrainSteps(_ steps: inout [PlannedStep], cores: CoreBudget, memoryMB: Int) {
+        let byKey = Dictionary(steps.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        for experiment in Set(steps.map(\.experiment)) {
+            let trains = steps.indices.filter { steps[$0].kind == .train && steps[$0].experiment == experiment }
+            guard let perStep = trains.map({ steps[$0].cores }).min(), perStep < cores.total else { continue }
+            let peak = trains.map { MemoryModel.memoryMB(steps[$0], steps: byKey) }.max() ?? 0
+            let fitting = max(1, memoryMB / max(1, peak))
+            let sideBySide = cores.total / perStep
+            guard sideBySide > fitting else { continue }
+            let widened = min(cores.total, (cores.total + fitting - 1) / fitting)
+            for i in trains { steps[i].cores = max(steps[i].cores, widened) }
+        }
     }
 
     /// new or changed, and why, for a step whose key has no succeeded record.

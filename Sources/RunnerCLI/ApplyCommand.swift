@@ -93,7 +93,7 @@ struct ApplyCommand: ParsableCommand {
 
         let plan: Plan
         do {
-            let current = try Planner.plan(inputs, store: store, cores: CoreBudget(total: budget, train: trainCores, shareAmongTrainSteps: !slurm.usesSlurm(experiments: loaded)), host: HostIdentity.current.name)
+            let current = try Planner.plan(inputs, store: store, cores: CoreBudget(total: budget, train: trainCores, shareAmongTrainSteps: !slurm.usesSlurm(experiments: loaded), memoryMB: CoreBudget.machineMemoryMB), host: HostIdentity.current.name)
             if let saved {
                 let reasons = saved.staleness(comparedWith: current)
                 if !reasons.isEmpty {

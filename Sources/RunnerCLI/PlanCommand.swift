@@ -74,7 +74,7 @@ struct PlanCommand: ParsableCommand {
         }
         let onSlurm = loaded.map { slurm.usesSlurm(experiments: $0) } ?? false
         let budget = CoreBudget(total: cores ?? ProcessInfo.processInfo.activeProcessorCount, train: trainCores,
-                                shareAmongTrainSteps: !onSlurm)
+                                shareAmongTrainSteps: !onSlurm, memoryMB: CoreBudget.machineMemoryMB)
         let plan: Plan
         do {
             plan = try Planner.plan(inputs, store: StoreSnapshot(root: storeURL), cores: budget, host: HostIdentity.current.name)

@@ -89,6 +89,13 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(try trainCores(ablation(), CoreBudget(total: 2)), [2, 2, 2, 2], "Slurm jobs do not share")
         let single = ablation { $0.seeds = [1337] }
         XCTAssertEqual(try trainCores(loaded(single.experiment), CoreBudget(total: 2, shareAmongTrainSteps: true)), [2])
+        // memory: as many side by side as their modelled peaks fit
+        let plan = try Planner.plan(PlanInputs.gather([ablation()]), store: store, cores: CoreBudget(total: 8), host: testHost)
+        let byKey = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.key, $0) })
+        let peak = try XCTUnwrap(plan.steps.filter { $0.kind == .train }.map { MemoryModel.memoryMB($0, steps: byKey) }.max())
+        XCTAssertEqual(try trainCores(ablation(), CoreBudget(total: 8, shareAmongTrainSteps: true, memoryMB: 2 * peak)), [4, 4, 4, 4])
+        XCTAssertEqual(try trainCores(ablation(), CoreBudget(total: 8, shareAmongTrainSteps: true, memoryMB: 4 * peak)), [2, 2, 2, 2])
+        XCTAssertEqual(try trainCores(ablation(), CoreBudget(total: 2, shareAmongTrainSteps: true, memoryMB: peak / 2)), [2, 2, 2, 2])
         // a resumed apply plans cached train steps too, so a step keeps the thread count it started with
         let shared = try Planner.plan(PlanInputs.gather([ablation()]), store: store, cores: CoreBudget(total: 2, shareAmongTrainSteps: true), host: testHost)
         XCTAssertEqual(Set(shared.steps.map(\.key)), Set(try makePlan([ablation()]).steps.map(\.key)), "cores stay out of keys")
