@@ -30,10 +30,15 @@ func runExperimentsBenchmarks() throws {
     """.write(to: oneEpoch, atomically: true, encoding: .utf8)
 
     print("== experiments: `runner apply` into an empty store, wall time (machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset"))")
-    for (label, file) in [("quickstart.yaml (300 phantoms at 32³, 2 variants × 2 seeds, 4 epochs)", experiments.appendingPathComponent("quickstart.yaml")),
-                          ("stage1-baseline.yaml, 1 epoch, 1 seed (1,500 phantoms at 64³, batch 64)", oneEpoch)] {
-        let store = dir.appendingPathComponent("store-\(file.deletingPathExtension().lastPathComponent)")
-        let result = try applyJSON(binary, file: file, store: store)
+    let quickstart = experiments.appendingPathComponent("quickstart.yaml"), cores = ProcessInfo.processInfo.activeProcessorCount
+    let cases: [(label: String, file: URL, arguments: [String])] = [
+        ("quickstart.yaml (300 phantoms at 32³, 2 variants × 2 seeds, 4 epochs), as `make run` runs it", quickstart, []),
+        ("the same with --train-cores \(cores) (one training at a time on every core: the default before)", quickstart, ["--train-cores", "\(cores)"]),
+        ("stage1-baseline.yaml, 1 epoch, 1 seed (1,500 phantoms at 64³, batch 64)", oneEpoch, []),
+    ]
+    for (index, (label, file, arguments)) in cases.enumerated() {
+        let store = dir.appendingPathComponent("store-\(index)")
+        let result = try applyJSON(binary, file: file, store: store, arguments: arguments)
         print("  \(label)")
         guard result.exit == 0 || result.exit == 3 else {
             print("    apply failed with exit \(result.exit); see \(store.path)")
@@ -57,10 +62,10 @@ private struct ApplyFigures {
 }
 
 /// Runs `runner apply FILE --store STORE --json` and reads its event lines.
-private func applyJSON(_ binary: URL, file: URL, store: URL) throws -> ApplyFigures {
+private func applyJSON(_ binary: URL, file: URL, store: URL, arguments: [String]) throws -> ApplyFigures {
     let p = Process()
     p.executableURL = binary
-    p.arguments = ["apply", file.path, "--store", store.path, "--json"]
+    p.arguments = ["apply", file.path, "--store", store.path, "--json"] + arguments
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
