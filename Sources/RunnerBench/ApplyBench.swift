@@ -4,12 +4,7 @@ import Foundation
 /// timed on the real binary next to this one (`.build/<config>/runner`), beside the cost of merely
 /// starting that binary (`runner --help`) as the reference floor.
 func runApplyBenchmarks() throws {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        .deletingLastPathComponent().appendingPathComponent("runner")
-    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-        print("apply: \(binary.path) is not built; `swift build -c release --product runner` first")
-        return
-    }
+    guard let binary = siblingRunner(group: "apply") else { return }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("runner-apply-bench-\(getpid())")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }

@@ -6,12 +6,7 @@ import Foundation
 /// the wall time, the time of each kind of step (steps of one kind may overlap) and the train steps'
 /// samples/s. Run from the repository root (`make bench` does), where experiments/ lives.
 func runExperimentsBenchmarks() throws {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        .deletingLastPathComponent().appendingPathComponent("runner")
-    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-        print("experiments: \(binary.path) is not built; `swift build -c release --product runner` first")
-        return
-    }
+    guard let binary = siblingRunner(group: "experiments") else { return }
     let experiments = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("experiments")
     guard FileManager.default.fileExists(atPath: experiments.appendingPathComponent("quickstart.yaml").path) else {
         print("experiments: run from the repository root (no experiments/quickstart.yaml here)")
