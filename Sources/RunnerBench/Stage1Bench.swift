@@ -13,7 +13,8 @@ import Tensor
 /// machine does not inflate). PyTorch runs twice: as installed ("default") and with its best settings
 /// ("best": channels-last-3d, and glibc told to keep freed memory via MALLOC_TRIM_THRESHOLD_ /
 /// MALLOC_MMAP_THRESHOLD_ so buffers are not returned to the OS and page-faulted back every step).
-/// The engine runs with the environment it was given (no allocator settings).
+/// The engine keeps large buffers in its heap as every `runner step` process does (HeapPolicy), unless
+/// the environment sets glibc's malloc variables itself.
 ///
 /// Environment: RUNNER_TORCH_PYTHON (default /work/venv-torch/bin/python), RUNNER_BENCH_ITERS
 /// (timed steps, default 3), RUNNER_BENCH_WARMUP (default 1), RUNNER_BENCH_THREADS (default 2),
@@ -133,6 +134,7 @@ private func runEngineCaseHere(_ spec: String) {
         FileHandle.standardError.write("RUNNER_BENCH_STAGE1_CASE must be what,size,batch,threads,warmup,iters (got \(spec))\n".data(using: .utf8)!)
         exit(2)
     }
+    HeapPolicy.keepLargeBuffers(environment: ProcessInfo.processInfo.environment)   // as `runner step` does
     do {
         let model = try Stage1Model(Stage1Config(inputSize: size), seed: 1)
         let x = Tensor.uniform(shape: [batch, 2, size, size, size], key: RandomKey(seed: 11))

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Tensor
 
 /// How `runner step KEY` ended.
 public enum StepEntryOutcome: Equatable {
@@ -56,6 +57,7 @@ public struct StepEntry {
     public func run(key: String, storeRoot: URL, threads: Int,
                     progress: @escaping (StepProgress) -> Void,
                     isCancelled: @escaping () -> Bool) throws -> StepEntryOutcome {
+        HeapPolicy.keepLargeBuffers(environment: ProcessInfo.processInfo.environment)   // steps train and evaluate
         let store = try RunnerStore(root: storeRoot)
         guard let stored = try store.request(key) else {
             throw StepError("no request for step \(key) in \(storeRoot.path) (steps/\(key)/request.json); `runner apply` writes it")

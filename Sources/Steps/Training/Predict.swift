@@ -99,6 +99,7 @@ public enum Predictor {
     public static func run(_ options: Options, progress: (Int, Int) -> Void = { _, _ in },
                            isCancelled: () -> Bool = { false }) throws -> PredictionReport {
         let started = Date()
+        HeapPolicy.keepLargeBuffers(environment: ProcessInfo.processInfo.environment)
         guard options.dataRange > 0, options.dataRange.isFinite else { throw PredictError("--data-range must be > 0 (got \(options.dataRange))") }
         let trained: TrainedModel
         do { trained = try TrainedModel.load(options.checkpoint, name: options.checkpointName) } catch {
