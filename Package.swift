@@ -20,9 +20,11 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
-        // Engine (CBF16: the AVX512-BF16 GEMM, chosen at run time; no compiler flags needed)
+        // Engine (CBF16: the AVX512-BF16 GEMM, chosen at run time; no compiler flags needed;
+        // and CDirectConv: AVX-512F loops of the direct convolution, likewise chosen at run time)
         .target(name: "CBF16"),
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "CBF16"], swiftSettings: fast),
+        .target(name: "CDirectConv"),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CBF16", "CDirectConv"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
 
         // Data

@@ -40,6 +40,35 @@ final class ConvKernelTests: XCTestCase {
         }
     }
 
+    /// The direct kernel's AVX-512F loops and its portable Swift loops both match the naive twin, on
+    /// rows of one to four 16-wide vectors, longer than 64 and with odd tails.
+    func testDirectConvolutionBothPathsMatchNaiveTwin() throws {
+        let direct = [
+            Case(n: 2, cin: 3, cout: 2, size: Size3(3, 4, 64), k: 3, s: 1, p: 1),
+            Case(n: 1, cin: 2, cout: 3, size: Size3(3, 3, 70), k: 3, s: 1, p: 1),
+            Case(n: 2, cin: 4, cout: 1, size: Size3(2, 3, 48), k: Size3(1, 3, 5), s: 1, p: Size3(0, 1, 2)),
+            Case(n: 3, cin: 5, cout: 2, size: Size3(4, 3, 37), k: 3, s: 1, p: 1),
+        ]
+        let initial = DirectConv.useAVX512
+        defer { DirectConv.useAVX512 = initial }
+        for avx512 in initial ? [true, false] : [false] {
+            DirectConv.useAVX512 = avx512
+            for (i, c) in direct.enumerated() {
+                let x = Check.random([c.n, c.cin] + c.size.array, UInt64(300 + 10 * i))
+                let w = Check.random([c.cout, c.cin] + c.k.array, UInt64(301 + 10 * i))
+                let g = try Conv3dGeometry(input: x.shape, weight: w.shape, stride: c.s, padding: c.p)
+                let label = "case \(i) \(avx512 ? "avx512" : "portable")"
+                Check.close(try Conv3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: 2),
+                            Conv3dReference.forward(x, weight: w, bias: nil, geometry: g), "forward \(label)")
+                let dy = Check.random(g.outputShape, UInt64(302 + 10 * i))
+                Check.close(try Conv3dKernel.backwardData(dy, weight: w, geometry: g, threads: 2),
+                            Conv3dReference.backwardData(dy, weight: w, geometry: g), "backward data \(label)")
+                Check.close(try Conv3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: 2).weight,
+                            Conv3dReference.backwardWeight(x, outputGradient: dy, geometry: g).weight, "backward weight \(label)")
+            }
+        }
+    }
+
     /// A volume whose vol2col does not fit one tile: several tiles per sample.
     func testConv3dAcrossManyTiles() throws {
         let x = Check.random([1, 16, 12, 20, 24], 50)
