@@ -21,10 +21,10 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // Engine (CBF16: the AVX512-BF16 GEMM, chosen at run time; no compiler flags needed;
-        // and CDirectConv: AVX-512F loops of the direct convolution, likewise chosen at run time)
+        // and CKernels: AVX-512F loops of the direct convolution, likewise chosen at run time)
         .target(name: "CBF16"),
-        .target(name: "CDirectConv"),
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "CBF16", "CDirectConv"], swiftSettings: fast),
+        .target(name: "CKernels"),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CBF16", "CKernels"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
 
         // Data

@@ -18,24 +18,39 @@ final class ConvKernelTests: XCTestCase {
         Case(n: 3, cin: 5, cout: 2, size: Size3(4, 3, 37), k: 3, s: 1, p: 1),
         Case(n: 1, cin: 3, cout: 1, size: Size3(5, 4, 9), k: Size3(3, 1, 5), s: 1, p: Size3(1, 0, 2)),
         Case(n: 2, cin: 2, cout: 3, size: Size3(4, 5, 6), k: Size3(2, 3, 2), s: 1, p: 0),
+        // vol2col rows of several 16-wide vectors with padded edges, stride 1 and 2
+        Case(n: 1, cin: 2, cout: 6, size: Size3(3, 3, 35), k: 3, s: 1, p: 1),
+        Case(n: 1, cin: 2, cout: 5, size: Size3(3, 4, 70), k: Size3(3, 3, 7), s: 2, p: Size3(1, 1, 3)),
     ]
 
+    /// Runs `body` with the AVX-512F loops (where the CPU has them) and with the portable loops.
+    func forEachLoopPath(_ body: (String) throws -> Void) rethrows {
+        let initial = AVX512Loops.enabled
+        defer { AVX512Loops.enabled = initial }
+        for avx512 in initial ? [true, false] : [false] {
+            AVX512Loops.enabled = avx512
+            try body(avx512 ? "avx512" : "portable")
+        }
+    }
+
     func testConv3dMatchesNaiveTwin() throws {
-        for (i, c) in cases.enumerated() {
-            for threads in [1, 2] {
-                let x = Check.random([c.n, c.cin] + c.size.array, UInt64(10 * i))
-                let w = Check.random([c.cout, c.cin] + c.k.array, UInt64(10 * i + 1))
-                let b = Check.random([c.cout], UInt64(10 * i + 2))
-                let g = try Conv3dGeometry(input: x.shape, weight: w.shape, stride: c.s, padding: c.p)
-                let y = try Conv3dKernel.forward(x, weight: w, bias: b, geometry: g, threads: threads)
-                Check.close(y, Conv3dReference.forward(x, weight: w, bias: b, geometry: g), "forward case \(i)")
-                let dy = Check.random(g.outputShape, UInt64(10 * i + 3))
-                let dx = try Conv3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads)
-                Check.close(dx, Conv3dReference.backwardData(dy, weight: w, geometry: g), "backward data case \(i)")
-                let dw = try Conv3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads)
-                let ref = Conv3dReference.backwardWeight(x, outputGradient: dy, geometry: g)
-                Check.close(dw.weight, ref.weight, "backward weight case \(i)")
-                Check.close(dw.bias, ref.bias, "backward bias case \(i)")
+        try forEachLoopPath { path in
+            for (i, c) in cases.enumerated() {
+                for threads in [1, 2] {
+                    let x = Check.random([c.n, c.cin] + c.size.array, UInt64(10 * i))
+                    let w = Check.random([c.cout, c.cin] + c.k.array, UInt64(10 * i + 1))
+                    let b = Check.random([c.cout], UInt64(10 * i + 2))
+                    let g = try Conv3dGeometry(input: x.shape, weight: w.shape, stride: c.s, padding: c.p)
+                    let y = try Conv3dKernel.forward(x, weight: w, bias: b, geometry: g, threads: threads)
+                    Check.close(y, Conv3dReference.forward(x, weight: w, bias: b, geometry: g), "forward case \(i) \(path)")
+                    let dy = Check.random(g.outputShape, UInt64(10 * i + 3))
+                    let dx = try Conv3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads)
+                    Check.close(dx, Conv3dReference.backwardData(dy, weight: w, geometry: g), "backward data case \(i) \(path)")
+                    let dw = try Conv3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads)
+                    let ref = Conv3dReference.backwardWeight(x, outputGradient: dy, geometry: g)
+                    Check.close(dw.weight, ref.weight, "backward weight case \(i) \(path)")
+                    Check.close(dw.bias, ref.bias, "backward bias case \(i) \(path)")
+                }
             }
         }
     }
@@ -49,15 +64,12 @@ final class ConvKernelTests: XCTestCase {
             Case(n: 2, cin: 4, cout: 1, size: Size3(2, 3, 48), k: Size3(1, 3, 5), s: 1, p: Size3(0, 1, 2)),
             Case(n: 3, cin: 5, cout: 2, size: Size3(4, 3, 37), k: 3, s: 1, p: 1),
         ]
-        let initial = DirectConv.useAVX512
-        defer { DirectConv.useAVX512 = initial }
-        for avx512 in initial ? [true, false] : [false] {
-            DirectConv.useAVX512 = avx512
+        try forEachLoopPath { path in
             for (i, c) in direct.enumerated() {
                 let x = Check.random([c.n, c.cin] + c.size.array, UInt64(300 + 10 * i))
                 let w = Check.random([c.cout, c.cin] + c.k.array, UInt64(301 + 10 * i))
                 let g = try Conv3dGeometry(input: x.shape, weight: w.shape, stride: c.s, padding: c.p)
-                let label = "case \(i) \(avx512 ? "avx512" : "portable")"
+                let label = "case \(i) \(path)"
                 Check.close(try Conv3dKernel.forward(x, weight: w, bias: nil, geometry: g, threads: 2),
                             Conv3dReference.forward(x, weight: w, bias: nil, geometry: g), "forward \(label)")
                 let dy = Check.random(g.outputShape, UInt64(302 + 10 * i))
@@ -90,30 +102,32 @@ final class ConvKernelTests: XCTestCase {
             (1, 3, 2, Size3(2, 3, 4), Size3(2, 3, 4), Size3(1, 2, 3), Size3(0, 1, 2), Size3(0, 1, 2)),
             (2, 2, 3, Size3(3, 2, 3), Size3(1, 2, 2), Size3(2, 3, 2), Size3(0, 1, 0), Size3(1, 0, 0)),   // kernel < stride on some axes
         ]
-        for (i, c) in tcases.enumerated() {
-            let x = Check.random([c.n, c.cin] + c.size.array, UInt64(100 + 10 * i))
-            let w = Check.random([c.cin, c.cout] + c.k.array, UInt64(101 + 10 * i))
-            let b = Check.random([c.cout], UInt64(102 + 10 * i))
-            let g = try ConvTranspose3dGeometry(input: x.shape, weight: w.shape, stride: c.s, padding: c.p, outputPadding: c.op)
-            for threads in [1, 2] {
-                let y = try ConvTranspose3dKernel.forward(x, weight: w, bias: b, geometry: g, threads: threads)
-                let yRef = ConvTranspose3dReference.forward(x, weight: w, bias: b, geometry: g)
-                Check.close(y, yRef, "forward case \(i)")
-                var adj = try ConvTranspose3dKernel.forwardByAdjoint(x, weight: w, geometry: g, threads: threads)
-                adj = try Tensor.binary(adj, try b.reshaped([1, c.cout, 1, 1, 1]), .add)
-                Check.close(adj, yRef, "adjoint forward case \(i)")
-                if c.k.d >= c.s.d && c.k.h >= c.s.h && c.k.w >= c.s.w {
-                    var phased = try ConvTranspose3dKernel.forwardByPhases(x, weight: w, geometry: g, threads: threads)
-                    phased = try Tensor.binary(phased, try b.reshaped([1, c.cout, 1, 1, 1]), .add)
-                    Check.close(phased, yRef, "phase forward case \(i)")
+        try forEachLoopPath { path in
+            for (i, c) in tcases.enumerated() {
+                let x = Check.random([c.n, c.cin] + c.size.array, UInt64(100 + 10 * i))
+                let w = Check.random([c.cin, c.cout] + c.k.array, UInt64(101 + 10 * i))
+                let b = Check.random([c.cout], UInt64(102 + 10 * i))
+                let g = try ConvTranspose3dGeometry(input: x.shape, weight: w.shape, stride: c.s, padding: c.p, outputPadding: c.op)
+                for threads in [1, 2] {
+                    let y = try ConvTranspose3dKernel.forward(x, weight: w, bias: b, geometry: g, threads: threads)
+                    let yRef = ConvTranspose3dReference.forward(x, weight: w, bias: b, geometry: g)
+                    Check.close(y, yRef, "forward case \(i) \(path)")
+                    var adj = try ConvTranspose3dKernel.forwardByAdjoint(x, weight: w, geometry: g, threads: threads)
+                    adj = try Tensor.binary(adj, try b.reshaped([1, c.cout, 1, 1, 1]), .add)
+                    Check.close(adj, yRef, "adjoint forward case \(i) \(path)")
+                    if c.k.d >= c.s.d && c.k.h >= c.s.h && c.k.w >= c.s.w {
+                        var phased = try ConvTranspose3dKernel.forwardByPhases(x, weight: w, geometry: g, threads: threads)
+                        phased = try Tensor.binary(phased, try b.reshaped([1, c.cout, 1, 1, 1]), .add)
+                        Check.close(phased, yRef, "phase forward case \(i) \(path)")
+                    }
+                    let dy = Check.random(g.outputShape, UInt64(103 + 10 * i))
+                    Check.close(try ConvTranspose3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads),
+                                ConvTranspose3dReference.backwardData(dy, weight: w, geometry: g), "backward data case \(i) \(path)")
+                    let dw = try ConvTranspose3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads)
+                    let ref = ConvTranspose3dReference.backwardWeight(x, outputGradient: dy, geometry: g)
+                    Check.close(dw.weight, ref.weight, "backward weight case \(i) \(path)")
+                    Check.close(dw.bias, ref.bias, "backward bias case \(i) \(path)")
                 }
-                let dy = Check.random(g.outputShape, UInt64(103 + 10 * i))
-                Check.close(try ConvTranspose3dKernel.backwardData(dy, weight: w, geometry: g, threads: threads),
-                            ConvTranspose3dReference.backwardData(dy, weight: w, geometry: g), "backward data case \(i)")
-                let dw = try ConvTranspose3dKernel.backwardWeight(x, outputGradient: dy, geometry: g, threads: threads)
-                let ref = ConvTranspose3dReference.backwardWeight(x, outputGradient: dy, geometry: g)
-                Check.close(dw.weight, ref.weight, "backward weight case \(i)")
-                Check.close(dw.bias, ref.bias, "backward bias case \(i)")
             }
         }
     }

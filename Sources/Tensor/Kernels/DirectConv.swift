@@ -1,4 +1,4 @@
-import CDirectConv
+import CKernels
 
 /// Direct (register-blocked) stride-1 convolution for layers with few output channels, such as the
 /// model's final Conv3d 16→2 at 64³: there the GEMM has M = 2 rows and vol2col traffic dominates.
@@ -6,12 +6,8 @@ import CDirectConv
 /// outputs in registers while it streams over all Cin·k³ taps.
 /// The data gradient of such a layer is the same kind of correlation (padding k − 1 − p, flipped
 /// kernel, channels exchanged), so it uses this kernel too.
-public enum DirectConv {
+enum DirectConv {
     typealias V = SIMD16<Float>
-
-    /// Whether the AVX-512F loops (CDirectConv: FMA, 8 accumulator chains) run instead of the portable
-    /// Swift loops below; true where the CPU has AVX-512F. Tests switch it off to check both.
-    nonisolated(unsafe) public static var useAVX512 = cdirectconv_available() != 0
 
     static func eligible(_ g: Conv3dGeometry) -> Bool {
         g.stride == Size3(1) && !g.isPointwise && g.outChannels <= 4
@@ -40,7 +36,7 @@ public enum DirectConv {
             t += 1
         } } } }
         let chunks = Parallel.plan(work: g.batch, threads: threads)
-        let avx512 = useAVX512
+        let avx512 = AVX512Loops.enabled   // CKernels: FMA, 8 accumulator chains
         wt.withUnsafeBufferPointer { wtp in offsets.withUnsafeBufferPointer { op in
             Parallel.chunks(g.batch, threads: chunks) { _, range in
                 let padded = UnsafeMutablePointer<Float>.allocate(capacity: Cin * Dp * Hp * Wp)
@@ -61,7 +57,7 @@ public enum DirectConv {
                             let row0 = yn + ((c0 * Do + od) * Ho + oh) * Wo
                             let row1 = yn + (((c0 + 1) * Do + od) * Ho + oh) * Wo
                             if avx512 {
-                                cdirectconv_row2(base, op.baseAddress!, taps, wg, row0, has1 ? row1 : nil, Wo)
+                                ck_direct_row2(base, op.baseAddress!, taps, wg, row0, has1 ? row1 : nil, Wo)
                                 continue
                             }
                             for ch in 0..<chunksPerRow {
@@ -137,7 +133,7 @@ public enum DirectConv {
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: wCount * chunks)
         defer { partials.deallocate() }
         partials.update(repeating: 0, count: wCount * chunks)
-        let avx512 = useAVX512
+        let avx512 = AVX512Loops.enabled   // CKernels: FMA, 8 accumulator chains
         offsets.withUnsafeBufferPointer { op in
             Parallel.chunks(g.batch, threads: chunks) { chunk, range in
                 let acc = partials + chunk * wCount
@@ -168,7 +164,7 @@ public enum DirectConv {
                                     let od = q / Ho, oh = q - (q / Ho) * Ho
                                     rowSrc[q - rb] = UnsafePointer(padded + (od * Hp + oh) * Wp)
                                 }
-                                cdirectconv_wgrad2(rowSrc, dy0 + rb * Wr, has1 ? dy1 + rb * Wr : nil, Wr, re - rb,
+                                ck_direct_wgrad2(rowSrc, dy0 + rb * Wr, has1 ? dy1 + rb * Wr : nil, Wr, re - rb,
                                                    op.baseAddress!, taps, Wr, acc + c0 * taps, has1 ? acc + (c0 + 1) * taps : nil)
                                 rb = re
                                 continue

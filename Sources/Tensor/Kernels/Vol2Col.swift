@@ -1,3 +1,5 @@
+import CKernels
+
 /// Tiled vol2col / col2vol for NCDHW convolutions.
 ///
 /// A tile is a run of whole output rows (od, oh) of one sample: T = rows·W' columns. The column
@@ -25,6 +27,11 @@ enum Vol2Col {
     /// Fills col[K, T] (K = Cin·k³, T = rowCount·W') from one sample `x` [Cin, D, H, W].
     static func fill(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, rowStart: Int, rowCount: Int,
                      col: UnsafeMutablePointer<Float>) {
+        if AVX512Loops.enabled && g.stride.w == 1 {
+            var c = cGeometry(g, rowLen: g.inSize.w, phaseLength: g.inSize.w)
+            ck_vol2col_fill(x, &c, rowStart, rowCount, col)
+            return
+        }
         let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
         let (Ho, Wo) = (g.outSize.h, g.outSize.w)
         let (kd, kh, kw) = (g.kernel.d, g.kernel.h, g.kernel.w)
@@ -102,6 +109,12 @@ enum Vol2Col {
         }
     }
 
+    static func cGeometry(_ g: Conv3dGeometry, rowLen: Int, phaseLength: Int) -> ck_vol2col_geometry {
+        ck_vol2col_geometry(channels: g.inChannels, D: g.inSize.d, H: g.inSize.h, W: g.inSize.w, rowLen: rowLen, Wq: phaseLength,
+                            Ho: g.outSize.h, Wo: g.outSize.w, kd: g.kernel.d, kh: g.kernel.h, kw: g.kernel.w,
+                            sd: g.stride.d, sh: g.stride.h, sw: g.stride.w, pd: g.padding.d, ph: g.padding.h, pw: g.padding.w)
+    }
+
     // MARK: strided W
 
     /// Row length of the deinterleaved layout: sw phases of ⌈W / sw⌉ elements.
@@ -124,6 +137,12 @@ enum Vol2Col {
     /// `fill` for stride-W > 1 reading a deinterleaved sample (see `deinterleave`).
     static func fillDeinterleaved(_ xd: UnsafePointer<Float>, _ g: Conv3dGeometry, rowStart: Int, rowCount: Int,
                                   col: UnsafeMutablePointer<Float>) {
+        if AVX512Loops.enabled {
+            let Wq = (g.inSize.w + g.stride.w - 1) / g.stride.w
+            var c = cGeometry(g, rowLen: g.stride.w * Wq, phaseLength: Wq)
+            ck_vol2col_fill(xd, &c, rowStart, rowCount, col)
+            return
+        }
         let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
         let (Ho, Wo) = (g.outSize.h, g.outSize.w)
         let (kd, kh, kw) = (g.kernel.d, g.kernel.h, g.kernel.w)

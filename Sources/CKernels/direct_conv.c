@@ -1,14 +1,14 @@
-// AVX-512F loops for the direct convolution; see include/cdirectconv.h. Four 16-wide chunks of an
+// AVX-512F loops for the direct convolution; see include/ckernels.h. Four 16-wide chunks of an
 // output row (64 outputs, the model's full-resolution width) times two channels keep 8 independent
 // FMA chains in flight, enough to cover FMA latency; wider rows are done 64 outputs at a time.
-#include "cdirectconv.h"
+#include "ckernels.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #define TARGET __attribute__((target("avx512f")))
 
-int cdirectconv_available(void) {
+int ckernels_avx512_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f");
 }
@@ -35,7 +35,7 @@ void row2_block(const float *src, const long *off, long taps, const float *w,
     }
 }
 
-TARGET void cdirectconv_row2(const float *src, const long *offsets, long taps, const float *wpairs,
+TARGET void ck_direct_row2(const float *src, const long *offsets, long taps, const float *wpairs,
                              float *out0, float *out1, long width) {
     long x = 0;
     for (; x + 64 <= width; x += 64) row2_block(src, offsets, taps, wpairs, out0, out1, x, width, 4);
@@ -71,7 +71,7 @@ void wgrad_tap(const float *const *rowSrc, long o, const float *dy0, const float
     if (acc1) *acc1 += _mm512_reduce_add_ps(a1[0]);
 }
 
-TARGET void cdirectconv_wgrad2(const float *const *rowSrc, const float *dy0, const float *dy1, long dyStride,
+TARGET void ck_direct_wgrad2(const float *const *rowSrc, const float *dy0, const float *dy1, long dyStride,
                                long rows, const long *offsets, long taps, long paddedWidth,
                                float *acc0, float *acc1) {
     const float *d1 = dy1 ? dy1 : dy0;
@@ -86,12 +86,12 @@ TARGET void cdirectconv_wgrad2(const float *const *rowSrc, const float *dy0, con
 }
 
 #else
-int cdirectconv_available(void) { return 0; }
-void cdirectconv_row2(const float *src, const long *offsets, long taps, const float *wpairs,
+int ckernels_avx512_available(void) { return 0; }
+void ck_direct_row2(const float *src, const long *offsets, long taps, const float *wpairs,
                       float *out0, float *out1, long width) {
     (void)src; (void)offsets; (void)taps; (void)wpairs; (void)out0; (void)out1; (void)width;
 }
-void cdirectconv_wgrad2(const float *const *rowSrc, const float *dy0, const float *dy1, long dyStride,
+void ck_direct_wgrad2(const float *const *rowSrc, const float *dy0, const float *dy1, long dyStride,
                         long rows, const long *offsets, long taps, long paddedWidth,
                         float *acc0, float *acc1) {
     (void)rowSrc; (void)dy0; (void)dy1; (void)dyStride; (void)rows; (void)offsets; (void)taps;

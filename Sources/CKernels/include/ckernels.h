@@ -1,0 +1,43 @@
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+/// AVX-512F inner loops of the engine's convolution kernels (Tensor/Kernels). The package compiles
+/// Swift for baseline x86-64, where the Swift kernels' SIMD16 becomes four SSE operations without
+/// FMA; these loops carry their own target attributes (no package-wide compiler flags, the binary
+/// still runs on any x86-64) and are called only after ckernels_avx512_available() said yes.
+
+/// 1 when this CPU executes AVX-512F (and the loops below may be called), else 0.
+int ckernels_avx512_available(void);
+
+// MARK: direct stride-1 convolution (DirectConv.swift), layers with few output channels
+
+/// One output row for up to two output channels:
+///   out0[x] = Σ_t wpairs[2t]   · src[offsets[t] + x]
+///   out1[x] = Σ_t wpairs[2t+1] · src[offsets[t] + x]   (skipped when out1 is NULL)
+/// for x in [0, width). src must be readable for 16·⌈width/16⌉ floats from every offset.
+void ck_direct_row2(const float *src, const long *offsets, long taps, const float *wpairs,
+                    float *out0, float *out1, long width);
+
+/// Weight-gradient accumulation over `rows` output rows of two output channels:
+///   acc0[t] += Σ_q Σ_x dy0[q·dyStride + x] · rowSrc[q][offsets[t] + x]   (acc1 with dy1, skipped when NULL)
+/// for x in [0, paddedWidth) — paddedWidth a multiple of 16, dy rows zero beyond the real width.
+void ck_direct_wgrad2(const float *const *rowSrc, const float *dy0, const float *dy1, long dyStride,
+                      long rows, const long *offsets, long taps, long paddedWidth,
+                      float *acc0, float *acc1);
+
+// MARK: vol2col (Vol2Col.swift)
+
+/// The geometry of one vol2col fill: input [channels, D, H, rows of rowLen floats], output rows
+/// (od, oh) of width Wo. With stride W sw > 1 each input row is stored deinterleaved as sw phases
+/// of Wq floats (Vol2Col.deinterleave); with sw = 1, rowLen = Wq = W.
+typedef struct {
+    long channels, D, H, W, rowLen, Wq;
+    long Ho, Wo;
+    long kd, kh, kw, sd, sh, sw, pd, ph, pw;
+} ck_vol2col_geometry;
+
+/// col[(c, i, j, l), (row, ow)] = x[c, od·sd − pd + i, oh·sh − ph + j, ow·sw − pw + l] (0 outside)
+/// for the output rows rowStart ..< rowStart + rowCount; col has rowCount·Wo columns.
+void ck_vol2col_fill(const float *x, const ck_vol2col_geometry *g, long rowStart, long rowCount, float *col);
+
+#endif

@@ -1,0 +1,55 @@
+// AVX-512F vol2col fill; see include/ckernels.h. Each output row is one masked load and one store
+// per 16 columns: the zero edges (padding) come from the load mask, not from separate loops.
+#include "ckernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f")))
+
+static inline __mmask16 lanes(long from, long to) {   // bits from ..< to of 0 ..< 16
+    if (from < 0) from = 0;
+    if (to > 16) to = 16;
+    if (from >= to) return 0;
+    return (__mmask16)(((1u << to) - 1u) & ~((1u << from) - 1u));
+}
+
+TARGET void ck_vol2col_fill(const float *x, const ck_vol2col_geometry *g, long rowStart, long rowCount, float *col) {
+    const long T = rowCount * g->Wo, Wo = g->Wo;
+    long r = 0;
+    for (long c = 0; c < g->channels; c++)
+    for (long i = 0; i < g->kd; i++)
+    for (long j = 0; j < g->kh; j++)
+    for (long l = 0; l < g->kw; l++, r++) {
+        float *dst = col + r * T;
+        // ow whose iw = ow·sw − pw + l lies in [0, W)
+        const long lo = g->pw - l <= 0 ? 0 : (g->pw - l + g->sw - 1) / g->sw;
+        const long hiNum = g->W - 1 + g->pw - l;
+        long hi = hiNum < 0 ? -1 : hiNum / g->sw;
+        if (hi > Wo - 1) hi = Wo - 1;
+        // iw = ow·sw + shift = (ow + q)·sw + phase
+        const long shift = l - g->pw;
+        const long phase = ((shift % g->sw) + g->sw) % g->sw;
+        const long q = (shift - phase) / g->sw;
+        for (long rr = 0; rr < rowCount; rr++) {
+            const long row = rowStart + rr, od = row / g->Ho, oh = row - od * g->Ho;
+            const long id = od * g->sd - g->pd + i, ih = oh * g->sh - g->ph + j;
+            float *out = dst + rr * Wo;
+            const int inside = id >= 0 && id < g->D && ih >= 0 && ih < g->H && lo <= hi;
+            const float *src = inside ? x + ((c * g->D + id) * g->H + ih) * g->rowLen + phase * g->Wq + q : x;
+            for (long ow = 0; ow < Wo; ow += 16) {
+                const long n = Wo - ow < 16 ? Wo - ow : 16;
+                const __mmask16 load = inside ? lanes(lo - ow, hi + 1 - ow) & lanes(0, n) : 0;
+                // Masked-off lanes are not read, so src + ow may point before the row.
+                const __m512 v = _mm512_maskz_loadu_ps(load, (const void *)((const char *)src + 4 * ow));
+                _mm512_mask_storeu_ps(out + ow, lanes(0, n), v);
+            }
+        }
+    }
+}
+
+#else
+void ck_vol2col_fill(const float *x, const ck_vol2col_geometry *g, long rowStart, long rowCount, float *col) {
+    (void)x; (void)g; (void)rowStart; (void)rowCount; (void)col;
+}
+#endif
