@@ -101,6 +101,10 @@ final class ConvKernelTests: XCTestCase {
             (2, 2, 2, Size3(3, 3, 3), 3, 1, 1, 0),
             (1, 3, 2, Size3(2, 3, 4), Size3(2, 3, 4), Size3(1, 2, 3), Size3(0, 1, 2), Size3(0, 1, 2)),
             (2, 2, 3, Size3(3, 2, 3), Size3(1, 2, 2), Size3(2, 3, 2), Size3(0, 1, 0), Size3(1, 0, 0)),   // kernel < stride on some axes
+            // the decoder's k4 s2 p1 with rows of 1, 2 and 3 vectors (the direct AVX-512F kernel)
+            (1, 3, 4, Size3(3, 2, 16), 4, 2, 1, 0),
+            (2, 2, 8, Size3(2, 3, 32), 4, 2, 1, 0),
+            (1, 2, 4, Size3(2, 2, 48), 4, 2, 1, 0),
         ]
         try forEachLoopPath { path in
             for (i, c) in tcases.enumerated() {

@@ -40,4 +40,11 @@ typedef struct {
 /// for the output rows rowStart ..< rowStart + rowCount; col has rowCount·Wo columns.
 void ck_vol2col_fill(const float *x, const ck_vol2col_geometry *g, long rowStart, long rowCount, float *col);
 
+// MARK: ConvTranspose3d kernel 4, stride 2, padding 1 (ConvTranspose3d.swift)
+
+/// y[Cout, 2D, 2H, 2W] = convTranspose(x[Cin, D, H, W], w[Cin, Cout, 4, 4, 4]) of one sample, no
+/// bias, for the output planes odStart ..< odEnd only. Requires W % 16 == 0 and Cout % 4 == 0.
+void ck_deconv_k4s2p1_forward(const float *x, const float *w, float *y, long Cin, long Cout,
+                              long D, long H, long W, long odStart, long odEnd);
+
 #endif

@@ -13,7 +13,9 @@ public enum ConvTranspose3dKernel {
         x.withUnsafeBufferPointer { xp in
             w.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    if usePhases(g) {
+                    if precision == .fp32 && AVX512Loops.enabled && DeconvK4S2.eligible(g) {
+                        DeconvK4S2.forward(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, g, threads: threads)
+                    } else if usePhases(g) {
                         ConvTransposePhases.forward(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, g, threads: threads, precision: precision)
                     } else {
                         Conv3dKernel.backwardDataRaw(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, a, threads: threads, precision: precision)
