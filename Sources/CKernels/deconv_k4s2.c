@@ -83,9 +83,81 @@ TARGET void ck_deconv_k4s2p1_forward(const float *x, const float *w, float *y, l
     }
 }
 
+// Data gradient: dx[ci, q] = Σ_co Σ_k w[ci, co, k] · dy[co, 2q − 1 + k] per axis. Along W the four
+// taps read dy at 2q − 1, 2q, 2q + 1, 2q + 2: the odd and even elements of a dy row, split by
+// permutes from pairs of loads (shifted by one element pair for the outer taps).
+static inline TARGET __attribute__((always_inline))
+void backward_block(const float *dy, const float *w, float *dxrow, long ci0, long Cout, long D, long H, long W,
+                    long nd, const long *kd, const long *od, long nh, const long *kh, const long *oh,
+                    long q0, long channelStride, const int chunks) {
+    __m512 acc[8][2];
+    for (int c = 0; c < 8; c++) for (int h = 0; h < chunks; h++) acc[c][h] = _mm512_setzero_ps();
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const long Ho = 2 * H, Wo = 2 * W;
+    for (long co = 0; co < Cout; co++)
+    for (long a = 0; a < nd; a++)
+    for (long b = 0; b < nh; b++) {
+        const float *r = dy + ((co * 2 * D + od[a]) * Ho + oh[b]) * Wo + 2 * q0;
+        __m512 em[2], e0[2], o0[2], e1[2];   // dy at 2q − 1, 2q, 2q + 1, 2q + 2
+        for (int h = 0; h < chunks; h++) {
+            const float *p = r + 32 * h;
+            const int first = q0 == 0 && h == 0, last = q0 + 16 * (h + 1) == W;
+            const __m512 A = _mm512_loadu_ps(p), B = _mm512_loadu_ps(p + 16);
+            e0[h] = _mm512_permutex2var_ps(A, even, B);
+            o0[h] = _mm512_permutex2var_ps(A, odd, B);
+            const __m512 Am = _mm512_maskz_loadu_ps(first ? (__mmask16)0xFFFC : (__mmask16)0xFFFF, (const char *)p - 8);
+            const __m512 Bm = _mm512_loadu_ps(p + 14);
+            em[h] = _mm512_permutex2var_ps(Am, odd, Bm);
+            const __m512 A2 = _mm512_loadu_ps(p + 2);
+            const __m512 B2 = _mm512_maskz_loadu_ps(last ? (__mmask16)0x3FFF : (__mmask16)0xFFFF, p + 18);
+            e1[h] = _mm512_permutex2var_ps(A2, even, B2);
+        }
+        const float *wb = w + ((ci0 * Cout + co) * 4 + kd[a]) * 16 + kh[b] * 4;
+        for (int c = 0; c < 8; c++) {
+            const float *wc = wb + c * Cout * 64;
+            const __m512 w0 = _mm512_set1_ps(wc[0]), w1 = _mm512_set1_ps(wc[1]), w2 = _mm512_set1_ps(wc[2]), w3 = _mm512_set1_ps(wc[3]);
+            for (int h = 0; h < chunks; h++)
+                acc[c][h] = _mm512_fmadd_ps(w0, em[h], _mm512_fmadd_ps(w1, e0[h], _mm512_fmadd_ps(w2, o0[h], _mm512_fmadd_ps(w3, e1[h], acc[c][h]))));
+        }
+    }
+    for (int c = 0; c < 8; c++)
+        for (int h = 0; h < chunks; h++) _mm512_storeu_ps(dxrow + c * channelStride + q0 + 16 * h, acc[c][h]);
+}
+
+// The (tap, output index) pairs that read input index i along an axis of output length n = 2·(input length).
+static inline int axis_readers(long i, long n, long k[4], long o[4]) {
+    int c = 0;
+    for (long t = 0; t < 4; t++) { const long x = 2 * i - 1 + t; if (x >= 0 && x < n) { k[c] = t; o[c] = x; c++; } }
+    return c;
+}
+
+TARGET void ck_deconv_k4s2p1_backward_data(const float *dy, const float *w, float *dx, long Cin, long Cout,
+                                           long D, long H, long W, long qdStart, long qdEnd) {
+    const long channelStride = D * H * W;
+    for (long qd = qdStart; qd < qdEnd; qd++) {
+        long kd[4], od[4];
+        const long nd = axis_readers(qd, 2 * D, kd, od);
+        for (long qh = 0; qh < H; qh++) {
+            long kh[4], oh[4];
+            const long nh = axis_readers(qh, 2 * H, kh, oh);
+            for (long ci0 = 0; ci0 < Cin; ci0 += 8) {
+                float *row = dx + ((ci0 * D + qd) * H + qh) * W;
+                long q0 = 0;
+                for (; q0 + 32 <= W; q0 += 32) backward_block(dy, w, row, ci0, Cout, D, H, W, nd, kd, od, nh, kh, oh, q0, channelStride, 2);
+                if (q0 < W) backward_block(dy, w, row, ci0, Cout, D, H, W, nd, kd, od, nh, kh, oh, q0, channelStride, 1);
+            }
+        }
+    }
+}
+
 #else
 void ck_deconv_k4s2p1_forward(const float *x, const float *w, float *y, long Cin, long Cout,
                               long D, long H, long W, long odStart, long odEnd) {
     (void)x; (void)w; (void)y; (void)Cin; (void)Cout; (void)D; (void)H; (void)W; (void)odStart; (void)odEnd;
+}
+void ck_deconv_k4s2p1_backward_data(const float *dy, const float *w, float *dx, long Cin, long Cout,
+                                    long D, long H, long W, long qdStart, long qdEnd) {
+    (void)dy; (void)w; (void)dx; (void)Cin; (void)Cout; (void)D; (void)H; (void)W; (void)qdStart; (void)qdEnd;
 }
 #endif

@@ -105,6 +105,9 @@ final class ConvKernelTests: XCTestCase {
             (1, 3, 4, Size3(3, 2, 16), 4, 2, 1, 0),
             (2, 2, 8, Size3(2, 3, 32), 4, 2, 1, 0),
             (1, 2, 4, Size3(2, 2, 48), 4, 2, 1, 0),
+            (1, 8, 4, Size3(2, 3, 48), 4, 2, 1, 0),   // and its data gradient (Cin a multiple of 8)
+            (2, 16, 4, Size3(3, 2, 16), 4, 2, 1, 0),
+            (1, 8, 8, Size3(2, 2, 32), 4, 2, 1, 0),
         ]
         try forEachLoopPath { path in
             for (i, c) in tcases.enumerated() {

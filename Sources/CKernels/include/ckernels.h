@@ -47,4 +47,9 @@ void ck_vol2col_fill(const float *x, const ck_vol2col_geometry *g, long rowStart
 void ck_deconv_k4s2p1_forward(const float *x, const float *w, float *y, long Cin, long Cout,
                               long D, long H, long W, long odStart, long odEnd);
 
+/// The data gradient of that layer: dx[Cin, D, H, W] from dy[Cout, 2D, 2H, 2W] of one sample, for
+/// the input planes qdStart ..< qdEnd only. Requires W % 16 == 0 and Cin % 8 == 0.
+void ck_deconv_k4s2p1_backward_data(const float *dy, const float *w, float *dx, long Cin, long Cout,
+                                    long D, long H, long W, long qdStart, long qdEnd);
+
 #endif

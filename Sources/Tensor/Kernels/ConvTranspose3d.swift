@@ -36,6 +36,10 @@ public enum ConvTranspose3dKernel {
         dy.withUnsafeBufferPointer { dyp in
             w.withUnsafeBufferPointer { wp in
                 dx.withUnsafeMutableBufferPointer { dxp in
+                    if precision == .fp32 && AVX512Loops.enabled && DeconvK4S2.eligibleBackwardData(g) {
+                        DeconvK4S2.backwardData(dyp.baseAddress!, wp.baseAddress!, dxp.baseAddress!, g, threads: threads)
+                        return
+                    }
                     Conv3dKernel.forwardRaw(dyp.baseAddress!, wp.baseAddress!, dxp.baseAddress!, g.adjointConv, threads: threads, precision: precision)
                 }
             }
