@@ -151,6 +151,68 @@ TARGET void ck_deconv_k4s2p1_backward_data(const float *dy, const float *w, floa
     }
 }
 
+// Weight gradient: dw[ci, co, kd, kh, kw] += Σ_q x[ci, q] · dy[co, 2q − 1 + k]. The dy planes this
+// range of input planes reads are first split into even and odd elements with a zero pad,
+//   E = [dy[0], dy[2], …, dy[2W − 2], 0]   and   O = [0, dy[1], dy[3], …, dy[2W − 1]],
+// so the four W taps are plain loads: O[q] (kw 0), E[q] (kw 1), O[q + 1] (kw 2), E[q + 1] (kw 3).
+// 16 accumulators (4 input channels × 4 taps) run over all rows of a plane for one output channel.
+TARGET void ck_deconv_k4s2p1_backward_weight(const float *x, const float *dy, float *scratch, float *dw,
+                                             long Cin, long Cout, long D, long H, long W, long qdStart, long qdEnd) {
+    const long Ho = 2 * H, Wo = 2 * W, Wp = W + 1;
+    float *E = scratch, *O = scratch + Cout * 2 * D * Ho * Wp;
+    const long odFirst = 2 * qdStart - 1 < 0 ? 0 : 2 * qdStart - 1;
+    const long odEnd = 2 * qdEnd + 1 > 2 * D ? 2 * D : 2 * qdEnd + 1;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (long co = 0; co < Cout; co++)
+        for (long od = odFirst; od < odEnd; od++)
+            for (long oh = 0; oh < Ho; oh++) {
+                const long row = (co * 2 * D + od) * Ho + oh;
+                const float *src = dy + row * Wo;
+                float *e = E + row * Wp, *o = O + row * Wp;
+                o[0] = 0;
+                for (long j = 0; j < W; j += 16) {
+                    const __m512 A = _mm512_loadu_ps(src + 2 * j), B = _mm512_loadu_ps(src + 2 * j + 16);
+                    _mm512_storeu_ps(e + j, _mm512_permutex2var_ps(A, even, B));
+                    _mm512_storeu_ps(o + j + 1, _mm512_permutex2var_ps(A, odd, B));
+                }
+                e[W] = 0;
+            }
+    for (long qd = qdStart; qd < qdEnd; qd++)
+    for (long kd = 0; kd < 4; kd++) {
+        const long od = 2 * qd - 1 + kd;
+        if (od < 0 || od >= 2 * D) continue;
+        for (long kh = 0; kh < 4; kh++)
+        for (long ci0 = 0; ci0 < Cin; ci0 += 4)
+        for (long co = 0; co < Cout; co++) {
+            __m512 acc[4][4];
+            for (int c = 0; c < 4; c++) for (int k = 0; k < 4; k++) acc[c][k] = _mm512_setzero_ps();
+            for (long qh = 0; qh < H; qh++) {
+                const long oh = 2 * qh - 1 + kh;
+                if (oh < 0 || oh >= Ho) continue;
+                const float *xr = x + ((ci0 * D + qd) * H + qh) * W;
+                const long row = (co * 2 * D + od) * Ho + oh;
+                const float *e = E + row * Wp, *o = O + row * Wp;
+                for (long j = 0; j < W; j += 16) {
+                    const __m512 t0 = _mm512_loadu_ps(o + j), t1 = _mm512_loadu_ps(e + j);
+                    const __m512 t2 = _mm512_loadu_ps(o + j + 1), t3 = _mm512_loadu_ps(e + j + 1);
+                    for (int c = 0; c < 4; c++) {
+                        const __m512 v = _mm512_loadu_ps(xr + c * D * H * W + j);
+                        acc[c][0] = _mm512_fmadd_ps(v, t0, acc[c][0]);
+                        acc[c][1] = _mm512_fmadd_ps(v, t1, acc[c][1]);
+                        acc[c][2] = _mm512_fmadd_ps(v, t2, acc[c][2]);
+                        acc[c][3] = _mm512_fmadd_ps(v, t3, acc[c][3]);
+                    }
+                }
+            }
+            for (int c = 0; c < 4; c++) {
+                float *d = dw + (((ci0 + c) * Cout + co) * 4 + kd) * 16 + kh * 4;
+                for (int k = 0; k < 4; k++) d[k] += _mm512_reduce_add_ps(acc[c][k]);
+            }
+        }
+    }
+}
+
 #else
 void ck_deconv_k4s2p1_forward(const float *x, const float *w, float *y, long Cin, long Cout,
                               long D, long H, long W, long odStart, long odEnd) {
@@ -159,5 +221,9 @@ void ck_deconv_k4s2p1_forward(const float *x, const float *w, float *y, long Cin
 void ck_deconv_k4s2p1_backward_data(const float *dy, const float *w, float *dx, long Cin, long Cout,
                                     long D, long H, long W, long qdStart, long qdEnd) {
     (void)dy; (void)w; (void)dx; (void)Cin; (void)Cout; (void)D; (void)H; (void)W; (void)qdStart; (void)qdEnd;
+}
+void ck_deconv_k4s2p1_backward_weight(const float *x, const float *dy, float *scratch, float *dw,
+                                      long Cin, long Cout, long D, long H, long W, long qdStart, long qdEnd) {
+    (void)x; (void)dy; (void)scratch; (void)dw; (void)Cin; (void)Cout; (void)D; (void)H; (void)W; (void)qdStart; (void)qdEnd;
 }
 #endif

@@ -52,4 +52,10 @@ void ck_deconv_k4s2p1_forward(const float *x, const float *w, float *y, long Cin
 void ck_deconv_k4s2p1_backward_data(const float *dy, const float *w, float *dx, long Cin, long Cout,
                                     long D, long H, long W, long qdStart, long qdEnd);
 
+/// Its weight gradient, accumulated: dw[Cin, Cout, 4, 4, 4] += the contribution of the input planes
+/// qdStart ..< qdEnd of one sample (x [Cin, D, H, W], dy [Cout, 2D, 2H, 2W]). scratch holds
+/// 2·Cout·2D·2H·(W + 1) floats. Requires W % 16 == 0 and Cin % 4 == 0.
+void ck_deconv_k4s2p1_backward_weight(const float *x, const float *dy, float *scratch, float *dw,
+                                      long Cin, long Cout, long D, long H, long W, long qdStart, long qdEnd);
+
 #endif

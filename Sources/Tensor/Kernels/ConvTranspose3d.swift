@@ -56,6 +56,10 @@ public enum ConvTranspose3dKernel {
         x.withUnsafeBufferPointer { xp in
             dy.withUnsafeBufferPointer { dyp in
                 dw.withUnsafeMutableBufferPointer { dwp in
+                    if precision == .fp32 && AVX512Loops.enabled && DeconvK4S2.eligibleBackwardWeight(g) {
+                        DeconvK4S2.backwardWeight(xp.baseAddress!, dyp.baseAddress!, dwp.baseAddress!, g, threads: threads)
+                        return
+                    }
                     // In the adjoint conv, dy is the input and x the output (gradient).
                     Conv3dKernel.backwardWeightRaw(dyp.baseAddress!, xp.baseAddress!, dwp.baseAddress!, g.adjointConv, threads: threads, precision: precision)
                 }

@@ -1,9 +1,10 @@
 import CKernels
 
 /// The decoder's ConvTranspose3d (kernel 4, stride 2, padding 1) computed directly by the AVX-512F
-/// loops of CKernels: both output phases along W from one input row, weights broadcast, 16
-/// accumulators in registers — no vol2col, GEMM packing or strided scatter. Measured on the
-/// full-resolution 16→16 layer at 64³ (RunnerBench stage1 profile): see docs/performance.md.
+/// loops of CKernels — forward, data gradient and weight gradient — from NCDHW rows: both output
+/// phases along W come from one input row, weights are broadcast and the accumulators stay in
+/// registers; no vol2col, GEMM packing or strided scatter. Measured on the full-resolution 16→16
+/// layer at 64³ (RunnerBench stage1 profile): see docs/performance.md.
 enum DeconvK4S2 {
     static func eligible(_ g: ConvTranspose3dGeometry) -> Bool {
         isK4S2P1(g) && g.inSize.w % 16 == 0 && g.outChannels % 4 == 0
@@ -11,6 +12,10 @@ enum DeconvK4S2 {
 
     static func eligibleBackwardData(_ g: ConvTranspose3dGeometry) -> Bool {
         isK4S2P1(g) && g.inSize.w % 16 == 0 && g.inChannels % 8 == 0
+    }
+
+    static func eligibleBackwardWeight(_ g: ConvTranspose3dGeometry) -> Bool {
+        isK4S2P1(g) && g.inSize.w % 16 == 0 && g.inChannels % 4 == 0
     }
 
     private static func isK4S2P1(_ g: ConvTranspose3dGeometry) -> Bool {
@@ -22,9 +27,9 @@ enum DeconvK4S2 {
                         _ g: ConvTranspose3dGeometry, threads: Int) {
         let (Cin, Cout) = (g.inChannels, g.outChannels)
         let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
-        let planes = g.outSize.d
         let inPer = Cin * g.inSize.volume, outPer = Cout * g.outSize.volume
-        forEachPlaneRange(batch: g.batch, planes: planes, threads: threads) { n, start, end in
+        let planes = g.outSize.d
+        forEachPlaneRange(batch: g.batch, planes: planes, chunks: Parallel.plan(work: g.batch * planes, threads: threads)) { _, n, start, end, _ in
             ck_deconv_k4s2p1_forward(x + n * inPer, w, y + n * outPer, Cin, Cout, D, H, W, start, end)
         }
     }
@@ -35,21 +40,51 @@ enum DeconvK4S2 {
         let (Cin, Cout) = (g.inChannels, g.outChannels)
         let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
         let inPer = Cin * g.inSize.volume, outPer = Cout * g.outSize.volume
-        forEachPlaneRange(batch: g.batch, planes: D, threads: threads) { n, start, end in
+        forEachPlaneRange(batch: g.batch, planes: D, chunks: Parallel.plan(work: g.batch * D, threads: threads)) { _, n, start, end, _ in
             ck_deconv_k4s2p1_backward_data(dy + n * outPer, w, dx + n * inPer, Cin, Cout, D, H, W, start, end)
         }
     }
 
-    /// Splits batch × planes into one contiguous range per thread and calls `body(sample, first, end)`
-    /// for each run of planes of one sample inside it.
-    private static func forEachPlaneRange(batch: Int, planes: Int, threads: Int, _ body: (Int, Int, Int) -> Void) {
+    /// dw[Cin, Cout, 4, 4, 4] (overwritten). Each thread accumulates its planes into its own partial
+    /// sum; the partials are added in thread order, so the result is the same from run to run at a
+    /// given thread count.
+    static func backwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                               _ g: ConvTranspose3dGeometry, threads: Int) {
+        let (Cin, Cout) = (g.inChannels, g.outChannels)
+        let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
+        let inPer = Cin * g.inSize.volume, outPer = Cout * g.outSize.volume
+        let wCount = Cin * Cout * 64
+        let chunks = Parallel.plan(work: g.batch * D, threads: threads)
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: wCount * chunks)
+        defer { partials.deallocate() }
+        partials.update(repeating: 0, count: wCount * chunks)
+        // The even/odd split of the dy planes a range reads (see ck_deconv_k4s2p1_backward_weight).
+        let scratch = 2 * Cout * (2 * D) * (2 * H) * (W + 1)
+        forEachPlaneRange(batch: g.batch, planes: D, chunks: chunks, scratch: scratch) { chunk, n, start, end, buffer in
+            ck_deconv_k4s2p1_backward_weight(x + n * inPer, dy + n * outPer, buffer, partials + chunk * wCount,
+                                             Cin, Cout, D, H, W, start, end)
+        }
+        dw.update(from: partials, count: wCount)
+        for c in 1..<max(1, chunks) {
+            let p = partials + c * wCount
+            for i in 0..<wCount { dw[i] += p[i] }
+        }
+    }
+
+    /// Splits batch × planes into `chunks` contiguous ranges run in parallel and calls
+    /// `body(chunk, sample, first, end, scratch)` for each run of planes of one sample inside a
+    /// range; each chunk gets its own `scratch` floats.
+    private static func forEachPlaneRange(batch: Int, planes: Int, chunks: Int, scratch: Int = 0,
+                                          _ body: (Int, Int, Int, Int, UnsafeMutablePointer<Float>?) -> Void) {
         let work = batch * planes
-        Parallel.chunks(work, threads: Parallel.plan(work: work, threads: threads)) { _, range in
+        Parallel.chunks(work, threads: chunks) { chunk, range in
+            let buffer = scratch > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: scratch) : nil
+            defer { buffer?.deallocate() }
             var item = range.lowerBound
             while item < range.upperBound {
                 let n = item / planes, start = item % planes
                 let end = min(planes, start + range.upperBound - item)
-                body(n, start, end)
+                body(chunk, n, start, end, buffer)
                 item += end - start
             }
         }
