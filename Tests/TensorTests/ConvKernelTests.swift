@@ -21,6 +21,9 @@ final class ConvKernelTests: XCTestCase {
         // vol2col rows of several 16-wide vectors with padded edges, stride 1 and 2
         Case(n: 1, cin: 2, cout: 6, size: Size3(3, 3, 35), k: 3, s: 1, p: 1),
         Case(n: 1, cin: 2, cout: 5, size: Size3(3, 4, 70), k: Size3(3, 3, 7), s: 2, p: Size3(1, 1, 3)),
+        // stride 2 everywhere, many output channels: the strided direct kernel (as the encoder's first layer)
+        Case(n: 2, cin: 2, cout: 8, size: Size3(5, 6, 64), k: 7, s: 2, p: 3),
+        Case(n: 1, cin: 3, cout: 16, size: Size3(4, 3, 32), k: Size3(3, 2, 4), s: 2, p: Size3(1, 0, 1)),
     ]
 
     /// Runs `body` with the AVX-512F loops (where the CPU has them) and with the portable loops.

@@ -58,4 +58,23 @@ void ck_deconv_k4s2p1_backward_data(const float *dy, const float *w, float *dx, 
 void ck_deconv_k4s2p1_backward_weight(const float *x, const float *dy, float *scratch, float *dw,
                                       long Cin, long Cout, long D, long H, long W, long qdStart, long qdEnd);
 
+// MARK: Conv3d with stride 2 on every axis, many output channels (StridedDirectConv.swift)
+
+/// One sample's geometry: x [Cin, D, H, W], w [Cout, Cin, kd, kh, kw], y [Cout, Do, Ho, Wo].
+typedef struct {
+    long Cin, Cout, D, H, W, Do, Ho, Wo, kd, kh, kw, pd, ph, pw;
+} ck_conv_s2_geometry;
+
+/// Floats per even/odd input row in the scratch; the scratch holds 2·Cin·D·H of them.
+long ck_conv_s2_split_row_length(const ck_conv_s2_geometry *g);
+
+/// y for the output planes odStart ..< odEnd (no bias). Requires Wo % 16 == 0 and Cout % 8 == 0.
+void ck_conv_s2_forward(const float *x, const float *w, float *y, float *scratch,
+                        const ck_conv_s2_geometry *g, long odStart, long odEnd);
+
+/// dw += the weight gradient of the output planes odStart ..< odEnd. Requires Wo % 16 == 0 and
+/// Cout % 4 == 0.
+void ck_conv_s2_backward_weight(const float *x, const float *dy, float *dw, float *scratch,
+                                const ck_conv_s2_geometry *g, long odStart, long odEnd);
+
 #endif

@@ -28,4 +28,33 @@ enum Parallel {
         openblas_set_num_threads(Int32(max(1, threads)))
         return 1
     }
+
+    /// Splits batch × planes into `chunks` contiguous ranges run in parallel and calls
+    /// `body(chunk, sample, first, end, scratch)` for each run of planes of one sample inside a
+    /// range; each chunk gets its own `scratch` floats.
+    static func planeRuns(batch: Int, planes: Int, chunks: Int, scratch: Int = 0,
+                          _ body: (Int, Int, Int, Int, UnsafeMutablePointer<Float>?) -> Void) {
+        let work = batch * planes
+        Parallel.chunks(work, threads: chunks) { chunk, range in
+            let buffer = scratch > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: scratch) : nil
+            defer { buffer?.deallocate() }
+            var item = range.lowerBound
+            while item < range.upperBound {
+                let n = item / planes, start = item % planes
+                let end = min(planes, start + range.upperBound - item)
+                body(chunk, n, start, end, buffer)
+                item += end - start
+            }
+        }
+    }
+
+    /// out[i] = Σ over chunks of partials[chunk·count + i], added in chunk order (so a reduction
+    /// split this way is bit-identical from run to run at a fixed thread count).
+    static func sumPartials(_ partials: UnsafePointer<Float>, count: Int, chunks: Int, into out: UnsafeMutablePointer<Float>) {
+        out.update(from: partials, count: count)
+        for c in 1..<max(1, chunks) {
+            let p = partials + c * count
+            for i in 0..<count { out[i] += p[i] }
+        }
+    }
 }

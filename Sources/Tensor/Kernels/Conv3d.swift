@@ -63,6 +63,10 @@ public enum Conv3dKernel {
             DirectConv.forward(x, w, y, g, threads: threads)
             return
         }
+        if precision == .fp32 && AVX512Loops.enabled && StridedDirectConv.eligible(g) {
+            StridedDirectConv.forward(x, w, y, g, threads: threads)
+            return
+        }
         let K = g.patchSize, Cout = g.outChannels, Wo = g.outSize.w
         let P = g.outSize.volume, rowsTotal = g.outSize.d * g.outSize.h
         let inPer = g.inChannels * g.inSize.volume, outPer = Cout * P
@@ -141,6 +145,10 @@ public enum Conv3dKernel {
             DirectConv.backwardWeight(x, dy, dw, g, threads: threads)
             return
         }
+        if precision == .fp32 && AVX512Loops.enabled && StridedDirectConv.eligible(g) {
+            StridedDirectConv.backwardWeight(x, dy, dw, g, threads: threads)
+            return
+        }
         let K = g.patchSize, Cout = g.outChannels, Wo = g.outSize.w
         let P = g.outSize.volume, rowsTotal = g.outSize.d * g.outSize.h
         let inPer = g.inChannels * g.inSize.volume, outPer = Cout * P
@@ -182,11 +190,7 @@ public enum Conv3dKernel {
                 }
             }
         }
-        dw.update(from: partials, count: wCount)
-        for c in 1..<max(1, chunks) {
-            let p = partials + c * wCount
-            for i in 0..<wCount { dw[i] += p[i] }
-        }
+        Parallel.sumPartials(partials, count: wCount, chunks: chunks, into: dw)
     }
 
     // MARK: helpers

@@ -29,7 +29,7 @@ enum DeconvK4S2 {
         let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
         let inPer = Cin * g.inSize.volume, outPer = Cout * g.outSize.volume
         let planes = g.outSize.d
-        forEachPlaneRange(batch: g.batch, planes: planes, chunks: Parallel.plan(work: g.batch * planes, threads: threads)) { _, n, start, end, _ in
+        Parallel.planeRuns(batch: g.batch, planes: planes, chunks: Parallel.plan(work: g.batch * planes, threads: threads)) { _, n, start, end, _ in
             ck_deconv_k4s2p1_forward(x + n * inPer, w, y + n * outPer, Cin, Cout, D, H, W, start, end)
         }
     }
@@ -40,7 +40,7 @@ enum DeconvK4S2 {
         let (Cin, Cout) = (g.inChannels, g.outChannels)
         let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
         let inPer = Cin * g.inSize.volume, outPer = Cout * g.outSize.volume
-        forEachPlaneRange(batch: g.batch, planes: D, chunks: Parallel.plan(work: g.batch * D, threads: threads)) { _, n, start, end, _ in
+        Parallel.planeRuns(batch: g.batch, planes: D, chunks: Parallel.plan(work: g.batch * D, threads: threads)) { _, n, start, end, _ in
             ck_deconv_k4s2p1_backward_data(dy + n * outPer, w, dx + n * inPer, Cin, Cout, D, H, W, start, end)
         }
     }
@@ -60,33 +60,10 @@ enum DeconvK4S2 {
         partials.update(repeating: 0, count: wCount * chunks)
         // The even/odd split of the dy planes a range reads (see ck_deconv_k4s2p1_backward_weight).
         let scratch = 2 * Cout * (2 * D) * (2 * H) * (W + 1)
-        forEachPlaneRange(batch: g.batch, planes: D, chunks: chunks, scratch: scratch) { chunk, n, start, end, buffer in
+        Parallel.planeRuns(batch: g.batch, planes: D, chunks: chunks, scratch: scratch) { chunk, n, start, end, buffer in
             ck_deconv_k4s2p1_backward_weight(x + n * inPer, dy + n * outPer, buffer, partials + chunk * wCount,
                                              Cin, Cout, D, H, W, start, end)
         }
-        dw.update(from: partials, count: wCount)
-        for c in 1..<max(1, chunks) {
-            let p = partials + c * wCount
-            for i in 0..<wCount { dw[i] += p[i] }
-        }
-    }
-
-    /// Splits batch × planes into `chunks` contiguous ranges run in parallel and calls
-    /// `body(chunk, sample, first, end, scratch)` for each run of planes of one sample inside a
-    /// range; each chunk gets its own `scratch` floats.
-    private static func forEachPlaneRange(batch: Int, planes: Int, chunks: Int, scratch: Int = 0,
-                                          _ body: (Int, Int, Int, Int, UnsafeMutablePointer<Float>?) -> Void) {
-        let work = batch * planes
-        Parallel.chunks(work, threads: chunks) { chunk, range in
-            let buffer = scratch > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: scratch) : nil
-            defer { buffer?.deallocate() }
-            var item = range.lowerBound
-            while item < range.upperBound {
-                let n = item / planes, start = item % planes
-                let end = min(planes, start + range.upperBound - item)
-                body(chunk, n, start, end, buffer)
-                item += end - start
-            }
-        }
+        Parallel.sumPartials(partials, count: wCount, chunks: chunks, into: dw)
     }
 }

@@ -190,10 +190,6 @@ enum DirectConv {
                 }
             }
         }
-        dw.update(from: partials, count: wCount)
-        for c in 1..<max(1, chunks) {
-            let q = partials + c * wCount
-            for i in 0..<wCount { dw[i] += q[i] }
-        }
+        Parallel.sumPartials(partials, count: wCount, chunks: chunks, into: dw)
     }
 }
