@@ -18,9 +18,12 @@ import Tensor
 ///
 /// Environment: RUNNER_TORCH_PYTHON (default /work/venv-torch/bin/python), RUNNER_BENCH_ITERS
 /// (timed steps, default 3), RUNNER_BENCH_WARMUP (default 1), RUNNER_BENCH_THREADS (default 2),
-/// RUNNER_BENCH_STAGE1_ONLY=profile (only the per-layer profile).
+/// RUNNER_BENCH_STAGE1_ONLY=profile (only the per-layer profile), RUNNER_BENCH_PORTABLE=1 (the engine
+/// without its AVX-512F loops, as on a CPU without AVX-512F).
 func runStage1Benchmarks() {
     let env = ProcessInfo.processInfo.environment
+    HeapPolicy.keepLargeBuffers(environment: env)   // as every `runner step` process does
+    if env["RUNNER_BENCH_PORTABLE"] == "1" { AVX512Loops.enabled = false }   // the portable Swift loops, for comparison
     if let spec = env["RUNNER_BENCH_STAGE1_CASE"] {
         runEngineCaseHere(spec)
         return
@@ -134,7 +137,6 @@ private func runEngineCaseHere(_ spec: String) {
         FileHandle.standardError.write("RUNNER_BENCH_STAGE1_CASE must be what,size,batch,threads,warmup,iters (got \(spec))\n".data(using: .utf8)!)
         exit(2)
     }
-    HeapPolicy.keepLargeBuffers(environment: ProcessInfo.processInfo.environment)   // as `runner step` does
     do {
         let model = try Stage1Model(Stage1Config(inputSize: size), seed: 1)
         let x = Tensor.uniform(shape: [batch, 2, size, size, size], key: RandomKey(seed: 11))

@@ -26,18 +26,8 @@ final class ConvKernelTests: XCTestCase {
         Case(n: 1, cin: 3, cout: 16, size: Size3(4, 3, 32), k: Size3(3, 2, 4), s: 2, p: Size3(1, 0, 1)),
     ]
 
-    /// Runs `body` with the AVX-512F loops (where the CPU has them) and with the portable loops.
-    func forEachLoopPath(_ body: (String) throws -> Void) rethrows {
-        let initial = AVX512Loops.enabled
-        defer { AVX512Loops.enabled = initial }
-        for avx512 in initial ? [true, false] : [false] {
-            AVX512Loops.enabled = avx512
-            try body(avx512 ? "avx512" : "portable")
-        }
-    }
-
     func testConv3dMatchesNaiveTwin() throws {
-        try forEachLoopPath { path in
+        try Check.forEachLoopPath { path in
             for (i, c) in cases.enumerated() {
                 for threads in [1, 2] {
                     let x = Check.random([c.n, c.cin] + c.size.array, UInt64(10 * i))
@@ -67,7 +57,7 @@ final class ConvKernelTests: XCTestCase {
             Case(n: 2, cin: 4, cout: 1, size: Size3(2, 3, 48), k: Size3(1, 3, 5), s: 1, p: Size3(0, 1, 2)),
             Case(n: 3, cin: 5, cout: 2, size: Size3(4, 3, 37), k: 3, s: 1, p: 1),
         ]
-        try forEachLoopPath { path in
+        try Check.forEachLoopPath { path in
             for (i, c) in direct.enumerated() {
                 let x = Check.random([c.n, c.cin] + c.size.array, UInt64(300 + 10 * i))
                 let w = Check.random([c.cout, c.cin] + c.k.array, UInt64(301 + 10 * i))
@@ -112,7 +102,7 @@ final class ConvKernelTests: XCTestCase {
             (2, 16, 4, Size3(3, 2, 16), 4, 2, 1, 0),
             (1, 8, 8, Size3(2, 2, 32), 4, 2, 1, 0),
         ]
-        try forEachLoopPath { path in
+        try Check.forEachLoopPath { path in
             for (i, c) in tcases.enumerated() {
                 let x = Check.random([c.n, c.cin] + c.size.array, UInt64(100 + 10 * i))
                 let w = Check.random([c.cin, c.cout] + c.k.array, UInt64(101 + 10 * i))

@@ -75,4 +75,14 @@ enum Check {
         let limit = tol * max(1, b.maxAbs())
         XCTAssertLessThanOrEqual(worst, limit, "\(what): max difference \(worst) > \(limit)", file: file, line: line)
     }
+
+    /// Runs `body` with the AVX-512F loops (where the CPU has them) and with the portable loops.
+    static func forEachLoopPath(_ body: (String) throws -> Void) rethrows {
+        let initial = AVX512Loops.enabled
+        defer { AVX512Loops.enabled = initial }
+        for avx512 in initial ? [true, false] : [false] {
+            AVX512Loops.enabled = avx512
+            try body(avx512 ? "avx512" : "portable")
+        }
+    }
 }
