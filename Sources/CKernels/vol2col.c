@@ -48,8 +48,38 @@ TARGET void ck_vol2col_fill(const float *x, const ck_vol2col_geometry *g, long r
     }
 }
 
+TARGET void ck_col2vol_accumulate(const float *col, const ck_vol2col_geometry *g, long rowStart, long rowCount, float *dx) {
+    const long T = rowCount * g->Wo, Wo = g->Wo;
+    long r = 0;
+    for (long c = 0; c < g->channels; c++)
+    for (long i = 0; i < g->kd; i++)
+    for (long j = 0; j < g->kh; j++)
+    for (long l = 0; l < g->kw; l++, r++) {
+        const float *src = col + r * T;
+        const long lo = g->pw - l <= 0 ? 0 : g->pw - l;       // ow whose iw = ow − pw + l lies in [0, W)
+        long hi = g->W - 1 + g->pw - l;
+        if (hi > Wo - 1) hi = Wo - 1;
+        if (lo > hi) continue;
+        for (long rr = 0; rr < rowCount; rr++) {
+            const long row = rowStart + rr, od = row / g->Ho, oh = row - od * g->Ho;
+            const long id = od * g->sd - g->pd + i, ih = oh * g->sh - g->ph + j;
+            if (id < 0 || id >= g->D || ih < 0 || ih >= g->H) continue;
+            const float *s = src + rr * Wo;
+            float *dst = dx + ((c * g->D + id) * g->H + ih) * g->W - g->pw + l;   // dst[ow] ↔ iw = ow − pw + l
+            for (long ow = lo - lo % 16; ow <= hi; ow += 16) {
+                const __mmask16 k = lanes(lo - ow, hi + 1 - ow);
+                const __m512 sum = _mm512_add_ps(_mm512_maskz_loadu_ps(k, (const char *)dst + 4 * ow), _mm512_maskz_loadu_ps(k, s + ow));
+                _mm512_mask_storeu_ps((char *)dst + 4 * ow, k, sum);
+            }
+        }
+    }
+}
+
 #else
 void ck_vol2col_fill(const float *x, const ck_vol2col_geometry *g, long rowStart, long rowCount, float *col) {
     (void)x; (void)g; (void)rowStart; (void)rowCount; (void)col;
+}
+void ck_col2vol_accumulate(const float *col, const ck_vol2col_geometry *g, long rowStart, long rowCount, float *dx) {
+    (void)col; (void)g; (void)rowStart; (void)rowCount; (void)dx;
 }
 #endif

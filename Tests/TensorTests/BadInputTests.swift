@@ -11,6 +11,24 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// NaN and ±Inf are found wherever they sit (first element, inside a vector, the tail, a later
+    /// block); extreme finite values, −0 and subnormals are finite.
+    func testIsFiniteFindsEveryNonFiniteValue() throws {
+        let count = 2 * 4096 + 37
+        var finite = [Float](repeating: 1, count: count)
+        finite[3] = .greatestFiniteMagnitude; finite[70] = -.greatestFiniteMagnitude
+        finite[100] = -0.0; finite[101] = .leastNonzeroMagnitude
+        XCTAssertTrue(try Tensor(shape: [count], storage: finite).isFinite)
+        XCTAssertTrue(Tensor(shape: [0]).isFinite)
+        for position in [0, 5, 4095, 4096, 8200, count - 1] {
+            for bad in [Float.nan, .infinity, -.infinity] {
+                var values = finite
+                values[position] = bad
+                XCTAssertFalse(try Tensor(shape: [count], storage: values).isFinite, "\(bad) at \(position)")
+            }
+        }
+    }
+
     func testShapeMismatches() {
         let ctx = ComputeContext.evaluation()
         let x = Variable(Tensor(shape: [1, 3, 4, 4, 4]))

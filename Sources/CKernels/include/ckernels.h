@@ -40,6 +40,10 @@ typedef struct {
 /// for the output rows rowStart ..< rowStart + rowCount; col has rowCount·Wo columns.
 void ck_vol2col_fill(const float *x, const ck_vol2col_geometry *g, long rowStart, long rowCount, float *col);
 
+/// The adjoint of the fill for stride W sw = 1 (rowLen = Wq = W): dx[c, id, ih, iw] += col[(c, i, j, l),
+/// (row, ow)] over the same index map.
+void ck_col2vol_accumulate(const float *col, const ck_vol2col_geometry *g, long rowStart, long rowCount, float *dx);
+
 // MARK: ConvTranspose3d kernel 4, stride 2, padding 1 (ConvTranspose3d.swift)
 
 /// y[Cout, 2D, 2H, 2W] = convTranspose(x[Cin, D, H, W], w[Cin, Cout, 4, 4, 4]) of one sample, no

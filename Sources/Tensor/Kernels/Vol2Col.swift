@@ -75,6 +75,11 @@ enum Vol2Col {
     /// Adds col[K, T] back into one sample `dx` [Cin, D, H, W] (the adjoint of `fill`).
     static func accumulate(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, rowStart: Int, rowCount: Int,
                            into dx: UnsafeMutablePointer<Float>) {
+        if AVX512Loops.enabled && g.stride.w == 1 {
+            var c = cGeometry(g, rowLen: g.inSize.w, phaseLength: g.inSize.w)
+            ck_col2vol_accumulate(col, &c, rowStart, rowCount, dx)
+            return
+        }
         let (D, H, W) = (g.inSize.d, g.inSize.h, g.inSize.w)
         let (Ho, Wo) = (g.outSize.h, g.outSize.w)
         let (kd, kh, kw) = (g.kernel.d, g.kernel.h, g.kernel.w)
