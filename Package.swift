@@ -21,7 +21,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // Engine (CBF16: the AVX512-BF16 GEMM, chosen at run time; no compiler flags needed;
-        // and CKernels: AVX-512F loops of the direct convolution, likewise chosen at run time)
+        // and CKernels: the AVX-512F convolution loops, likewise chosen at run time)
         .target(name: "CBF16"),
         .target(name: "CKernels"),
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CBF16", "CKernels"], swiftSettings: fast),

@@ -5,23 +5,24 @@
 // (8 output channels × 2 vectors of 16 positions) stay in registers over all taps.
 #include "ckernels.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#include <string.h>
+#include "simd.h"
 
-#define TARGET __attribute__((target("avx512f")))
+#if defined(__x86_64__)
+#include <string.h>
 
 // Even/odd rows: E[PL + j] = x[2j], O[PL + j] = x[2j + 1], zero elsewhere; tap kw reads
 // (s odd ? O : E)[PL + ⌊s/2⌋ + ow] with s = kw − pw.
 static inline long left_pad(const ck_conv_s2_geometry *g) { return (g->pw + 1) / 2; }
 
-long ck_conv_s2_split_row_length(const ck_conv_s2_geometry *g) {
+static inline long row_length(const ck_conv_s2_geometry *g) {
     const long right = (g->kw - 1 - g->pw) >= 0 ? (g->kw - 1 - g->pw) / 2 : 0;
     return left_pad(g) + g->Wo + right + 1;
 }
 
+long ck_conv_s2_split_row_length(const ck_conv_s2_geometry *g) { return row_length(g); }
+
 static TARGET void split_planes(const float *x, const ck_conv_s2_geometry *g, float *E, float *O, long idFirst, long idEnd) {
-    const long Wq = ck_conv_s2_split_row_length(g), PL = left_pad(g);
+    const long Wq = row_length(g), PL = left_pad(g);
     for (long ci = 0; ci < g->Cin; ci++)
         for (long id = idFirst; id < idEnd; id++)
             for (long ih = 0; ih < g->H; ih++) {
@@ -41,10 +42,9 @@ static inline void plane_range(const ck_conv_s2_geometry *g, long odStart, long 
     *end = b > g->D ? g->D : b;
 }
 
-static inline TARGET __attribute__((always_inline))
-void forward_block(const float *E, const float *O, const float *w, float *y, const ck_conv_s2_geometry *g,
-                   long od, long oh, long co0, long q0, const int chunks) {
-    const long Wq = ck_conv_s2_split_row_length(g), PL = left_pad(g);
+ALWAYS_INLINE TARGET void forward_block(const float *E, const float *O, const float *w, float *y, const ck_conv_s2_geometry *g,
+                                        long od, long oh, long co0, long q0, const int chunks) {
+    const long Wq = row_length(g), PL = left_pad(g);
     const long taps = g->Cin * g->kd * g->kh * g->kw;
     __m512 acc[8][2];
     for (int c = 0; c < 8; c++) for (int h = 0; h < chunks; h++) acc[c][h] = _mm512_setzero_ps();
@@ -77,7 +77,7 @@ void forward_block(const float *E, const float *O, const float *w, float *y, con
 
 TARGET void ck_conv_s2_forward(const float *x, const float *w, float *y, float *scratch,
                                const ck_conv_s2_geometry *g, long odStart, long odEnd) {
-    float *E = scratch, *O = scratch + g->Cin * g->D * g->H * ck_conv_s2_split_row_length(g);
+    float *E = scratch, *O = scratch + g->Cin * g->D * g->H * row_length(g);
     long idFirst, idEnd;
     plane_range(g, odStart, odEnd, &idFirst, &idEnd);
     split_planes(x, g, E, O, idFirst, idEnd);
@@ -94,8 +94,9 @@ TARGET void ck_conv_s2_forward(const float *x, const float *w, float *y, float *
 // per output plane, 16 accumulators (4 output channels × 4 taps along W) run over its rows.
 TARGET void ck_conv_s2_backward_weight(const float *x, const float *dy, float *dw, float *scratch,
                                        const ck_conv_s2_geometry *g, long odStart, long odEnd) {
-    const long Wq = ck_conv_s2_split_row_length(g), PL = left_pad(g);
+    const long Wq = row_length(g), PL = left_pad(g);
     const long taps = g->Cin * g->kd * g->kh * g->kw;
+    const long dStride = g->Do * g->Ho * g->Wo;
     float *E = scratch, *O = scratch + g->Cin * g->D * g->H * Wq;
     long idFirst, idEnd;
     plane_range(g, odStart, odEnd, &idFirst, &idEnd);
@@ -121,7 +122,6 @@ TARGET void ck_conv_s2_backward_weight(const float *x, const float *dy, float *d
                     src[k] = ((s & 1) ? O : E) + row * Wq + PL + (s >> 1);
                 }
                 const float *d = dy + ((co0 * g->Do + od) * g->Ho + oh) * g->Wo;
-                const long dStride = g->Do * g->Ho * g->Wo;
                 for (long j = 0; j < g->Wo; j += 16) {
                     __m512 v[4];
                     for (int k = 0; k < 4; k++) v[k] = _mm512_loadu_ps(src[k] + j);

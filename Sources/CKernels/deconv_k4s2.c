@@ -1,5 +1,5 @@
-// AVX-512F ConvTranspose3d with kernel 4, stride 2, padding 1 (the decoder's upsampling), forward
-// and data gradient, computed directly from NCDHW rows; see include/ckernels.h.
+// AVX-512F ConvTranspose3d with kernel 4, stride 2, padding 1 (the decoder's upsampling): forward,
+// data gradient and weight gradient, computed directly from NCDHW rows; see include/ckernels.h.
 //
 // Per axis, output o = 2q + φ receives input i through kernel tap k with o = 2i − 1 + k:
 //   φ = 0: (k = 1, i = q), (k = 3, i = q − 1);   φ = 1: (k = 0, i = q + 1), (k = 2, i = q).
@@ -9,10 +9,9 @@
 // registers (4 output channels × 2 phases × 2 vectors of 16 positions).
 #include "ckernels.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
+#include "simd.h"
 
-#define TARGET __attribute__((target("avx512f")))
+#if defined(__x86_64__)
 
 // The (tap, input index) pairs of output index o along an axis of input length n; returns how many.
 static inline int axis_taps(long o, long n, long k[2], long i[2]) {
@@ -25,8 +24,7 @@ static inline int axis_taps(long o, long n, long k[2], long i[2]) {
     return c;
 }
 
-static inline TARGET __attribute__((always_inline))
-void forward_block(const float *x, const float *w, float *yrow, long co0, long Cin, long Cout, long D, long H, long W,
+ALWAYS_INLINE TARGET void forward_block(const float *x, const float *w, float *yrow, long co0, long Cin, long Cout, long D, long H, long W,
                    long nd, const long *kd, const long *id, long nh, const long *kh, const long *ih,
                    long q0, long channelStride, const int chunks) {
     __m512 e[4][2], o[4][2];
@@ -86,14 +84,11 @@ TARGET void ck_deconv_k4s2p1_forward(const float *x, const float *w, float *y, l
 // Data gradient: dx[ci, q] = Σ_co Σ_k w[ci, co, k] · dy[co, 2q − 1 + k] per axis. Along W the four
 // taps read dy at 2q − 1, 2q, 2q + 1, 2q + 2: the odd and even elements of a dy row, split by
 // permutes from pairs of loads (shifted by one element pair for the outer taps).
-static inline TARGET __attribute__((always_inline))
-void backward_block(const float *dy, const float *w, float *dxrow, long ci0, long Cout, long D, long H, long W,
+ALWAYS_INLINE TARGET void backward_block(const float *dy, const float *w, float *dxrow, long ci0, long Cout, long D, long H, long W,
                     long nd, const long *kd, const long *od, long nh, const long *kh, const long *oh,
                     long q0, long channelStride, const int chunks) {
     __m512 acc[8][2];
     for (int c = 0; c < 8; c++) for (int h = 0; h < chunks; h++) acc[c][h] = _mm512_setzero_ps();
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const long Ho = 2 * H, Wo = 2 * W;
     for (long co = 0; co < Cout; co++)
     for (long a = 0; a < nd; a++)
@@ -104,14 +99,14 @@ void backward_block(const float *dy, const float *w, float *dxrow, long ci0, lon
             const float *p = r + 32 * h;
             const int first = q0 == 0 && h == 0, last = q0 + 16 * (h + 1) == W;
             const __m512 A = _mm512_loadu_ps(p), B = _mm512_loadu_ps(p + 16);
-            e0[h] = _mm512_permutex2var_ps(A, even, B);
-            o0[h] = _mm512_permutex2var_ps(A, odd, B);
+            e0[h] = ck_even(A, B);
+            o0[h] = ck_odd(A, B);
             const __m512 Am = _mm512_maskz_loadu_ps(first ? (__mmask16)0xFFFC : (__mmask16)0xFFFF, (const char *)p - 8);
             const __m512 Bm = _mm512_loadu_ps(p + 14);
-            em[h] = _mm512_permutex2var_ps(Am, odd, Bm);
+            em[h] = ck_odd(Am, Bm);
             const __m512 A2 = _mm512_loadu_ps(p + 2);
             const __m512 B2 = _mm512_maskz_loadu_ps(last ? (__mmask16)0x3FFF : (__mmask16)0xFFFF, p + 18);
-            e1[h] = _mm512_permutex2var_ps(A2, even, B2);
+            e1[h] = ck_even(A2, B2);
         }
         const float *wb = w + ((ci0 * Cout + co) * 4 + kd[a]) * 16 + kh[b] * 4;
         for (int c = 0; c < 8; c++) {
@@ -162,8 +157,6 @@ TARGET void ck_deconv_k4s2p1_backward_weight(const float *x, const float *dy, fl
     float *E = scratch, *O = scratch + Cout * 2 * D * Ho * Wp;
     const long odFirst = 2 * qdStart - 1 < 0 ? 0 : 2 * qdStart - 1;
     const long odEnd = 2 * qdEnd + 1 > 2 * D ? 2 * D : 2 * qdEnd + 1;
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (long co = 0; co < Cout; co++)
         for (long od = odFirst; od < odEnd; od++)
             for (long oh = 0; oh < Ho; oh++) {
@@ -173,8 +166,8 @@ TARGET void ck_deconv_k4s2p1_backward_weight(const float *x, const float *dy, fl
                 o[0] = 0;
                 for (long j = 0; j < W; j += 16) {
                     const __m512 A = _mm512_loadu_ps(src + 2 * j), B = _mm512_loadu_ps(src + 2 * j + 16);
-                    _mm512_storeu_ps(e + j, _mm512_permutex2var_ps(A, even, B));
-                    _mm512_storeu_ps(o + j + 1, _mm512_permutex2var_ps(A, odd, B));
+                    _mm512_storeu_ps(e + j, ck_even(A, B));
+                    _mm512_storeu_ps(o + j + 1, ck_odd(A, B));
                 }
                 e[W] = 0;
             }

@@ -3,18 +3,11 @@
 // FMA chains in flight, enough to cover FMA latency; wider rows are done 64 outputs at a time.
 #include "ckernels.h"
 
+#include "simd.h"
+
 #if defined(__x86_64__)
-#include <immintrin.h>
 
-#define TARGET __attribute__((target("avx512f")))
-
-int ckernels_avx512_available(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-}
-
-static inline TARGET __attribute__((always_inline))
-void row2_block(const float *src, const long *off, long taps, const float *w,
+ALWAYS_INLINE TARGET void row2_block(const float *src, const long *off, long taps, const float *w,
                 float *o0, float *o1, long x, long width, const int chunks) {
     __m512 a0[4], a1[4];
     for (int c = 0; c < chunks; c++) { a0[c] = _mm512_setzero_ps(); a1[c] = _mm512_setzero_ps(); }
@@ -28,8 +21,7 @@ void row2_block(const float *src, const long *off, long taps, const float *w,
         }
     }
     for (int c = 0; c < chunks; c++) {
-        const long left = width - x - 16 * c;
-        const __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        const __mmask16 m = ck_lanes(0, width - x - 16 * c);
         _mm512_mask_storeu_ps(o0 + x + 16 * c, m, a0[c]);
         if (o1) _mm512_mask_storeu_ps(o1 + x + 16 * c, m, a1[c]);
     }
@@ -50,8 +42,7 @@ TARGET void ck_direct_row2(const float *src, const long *offsets, long taps, con
 
 // One tap's dot products over all rows, `chunks` 16-wide accumulators per channel (the row width
 // is a multiple of 16·chunks), so 2·chunks FMA chains run independently.
-static inline TARGET __attribute__((always_inline))
-void wgrad_tap(const float *const *rowSrc, long o, const float *dy0, const float *d1, long dyStride, long rows,
+ALWAYS_INLINE TARGET void wgrad_tap(const float *const *rowSrc, long o, const float *dy0, const float *d1, long dyStride, long rows,
                long paddedWidth, float *acc0, float *acc1, const int chunks) {
     __m512 a0[4], a1[4];
     for (int c = 0; c < chunks; c++) { a0[c] = _mm512_setzero_ps(); a1[c] = _mm512_setzero_ps(); }
@@ -86,7 +77,6 @@ TARGET void ck_direct_wgrad2(const float *const *rowSrc, const float *dy0, const
 }
 
 #else
-int ckernels_avx512_available(void) { return 0; }
 void ck_direct_row2(const float *src, const long *offsets, long taps, const float *wpairs,
                       float *out0, float *out1, long width) {
     (void)src; (void)offsets; (void)taps; (void)wpairs; (void)out0; (void)out1; (void)width;

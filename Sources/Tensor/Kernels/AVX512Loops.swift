@@ -1,7 +1,8 @@
 import CKernels
 
-/// Whether the engine's AVX-512F loops (the CKernels target: the direct convolution and the vol2col
-/// fill) run instead of their portable Swift twins. True where the CPU has AVX-512F; the choice
+/// Whether the engine's AVX-512F loops (the CKernels target: the direct convolution, the vol2col fill
+/// and col2vol, and the direct ConvTranspose3d k4 s2 p1 and stride-2 Conv3d kernels) run instead of
+/// the portable paths (Swift loops, vol2col + OpenBLAS). True where the CPU has AVX-512F; the choice
 /// follows the CPU's flags, which every manifest records. Results differ from the portable loops
 /// only by rounding (FMA). Tests switch it off to check both paths.
 public enum AVX512Loops {

@@ -63,7 +63,7 @@ public enum Conv3dKernel {
             DirectConv.forward(x, w, y, g, threads: threads)
             return
         }
-        if precision == .fp32 && AVX512Loops.enabled && StridedDirectConv.eligible(g) {
+        if StridedDirectConv.handles(g, precision) {
             StridedDirectConv.forward(x, w, y, g, threads: threads)
             return
         }
@@ -145,7 +145,7 @@ public enum Conv3dKernel {
             DirectConv.backwardWeight(x, dy, dw, g, threads: threads)
             return
         }
-        if precision == .fp32 && AVX512Loops.enabled && StridedDirectConv.eligible(g) {
+        if StridedDirectConv.handles(g, precision) {
             StridedDirectConv.backwardWeight(x, dy, dw, g, threads: threads)
             return
         }

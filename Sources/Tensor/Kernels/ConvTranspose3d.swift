@@ -13,7 +13,7 @@ public enum ConvTranspose3dKernel {
         x.withUnsafeBufferPointer { xp in
             w.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    if precision == .fp32 && AVX512Loops.enabled && DeconvK4S2.eligible(g) {
+                    if DeconvK4S2.handles(.forward, g, precision) {
                         DeconvK4S2.forward(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, g, threads: threads)
                     } else if usePhases(g) {
                         ConvTransposePhases.forward(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, g, threads: threads, precision: precision)
@@ -36,7 +36,7 @@ public enum ConvTranspose3dKernel {
         dy.withUnsafeBufferPointer { dyp in
             w.withUnsafeBufferPointer { wp in
                 dx.withUnsafeMutableBufferPointer { dxp in
-                    if precision == .fp32 && AVX512Loops.enabled && DeconvK4S2.eligibleBackwardData(g) {
+                    if DeconvK4S2.handles(.data, g, precision) {
                         DeconvK4S2.backwardData(dyp.baseAddress!, wp.baseAddress!, dxp.baseAddress!, g, threads: threads)
                         return
                     }
@@ -56,7 +56,7 @@ public enum ConvTranspose3dKernel {
         x.withUnsafeBufferPointer { xp in
             dy.withUnsafeBufferPointer { dyp in
                 dw.withUnsafeMutableBufferPointer { dwp in
-                    if precision == .fp32 && AVX512Loops.enabled && DeconvK4S2.eligibleBackwardWeight(g) {
+                    if DeconvK4S2.handles(.weight, g, precision) {
                         DeconvK4S2.backwardWeight(xp.baseAddress!, dyp.baseAddress!, dwp.baseAddress!, g, threads: threads)
                         return
                     }

@@ -6,20 +6,19 @@ import CKernels
 /// registers; no vol2col, GEMM packing or strided scatter. Measured on the full-resolution 16→16
 /// layer at 64³ (RunnerBench stage1 profile): see docs/performance.md.
 enum DeconvK4S2 {
-    static func eligible(_ g: ConvTranspose3dGeometry) -> Bool {
-        isK4S2P1(g) && g.inSize.w % 16 == 0 && g.outChannels % 4 == 0
-    }
+    enum Pass { case forward, data, weight }
 
-    static func eligibleBackwardData(_ g: ConvTranspose3dGeometry) -> Bool {
-        isK4S2P1(g) && g.inSize.w % 16 == 0 && g.inChannels % 8 == 0
-    }
-
-    static func eligibleBackwardWeight(_ g: ConvTranspose3dGeometry) -> Bool {
-        isK4S2P1(g) && g.inSize.w % 16 == 0 && g.inChannels % 4 == 0
-    }
-
-    private static func isK4S2P1(_ g: ConvTranspose3dGeometry) -> Bool {
-        g.kernel == Size3(4) && g.stride == Size3(2) && g.padding == Size3(1) && g.outputPadding == Size3(0)
+    /// Whether these kernels compute `pass` of the layer: fp32 on an AVX-512F CPU, k4 s2 p1 without
+    /// output padding, input rows of whole 16-float vectors, and channel counts that fill the
+    /// register blocks (4 output channels forward, 8 / 4 input channels for the gradients).
+    static func handles(_ pass: Pass, _ g: ConvTranspose3dGeometry, _ precision: Precision) -> Bool {
+        guard precision == .fp32, AVX512Loops.enabled, g.kernel == Size3(4), g.stride == Size3(2), g.padding == Size3(1),
+              g.outputPadding == Size3(0), g.inSize.w % 16 == 0 else { return false }
+        switch pass {
+        case .forward: return g.outChannels % 4 == 0
+        case .data: return g.inChannels % 8 == 0
+        case .weight: return g.inChannels % 4 == 0
+        }
     }
 
     /// y[N, Cout, 2D, 2H, 2W] (no bias); threads split the samples' output planes.

@@ -6,8 +6,11 @@ import CKernels
 /// for a GEMM of only 16 rows. Forward and weight gradient; the data gradient (not needed for a
 /// network's input) keeps the vol2col path.
 enum StridedDirectConv {
-    static func eligible(_ g: Conv3dGeometry) -> Bool {
-        g.stride == Size3(2) && g.inChannels <= 8 && g.outChannels % 8 == 0 && g.outSize.w % 16 == 0
+    /// fp32 on an AVX-512F CPU, stride 2 everywhere, ≤ 8 input channels, output channels in blocks
+    /// of 8 and output rows of whole 16-float vectors.
+    static func handles(_ g: Conv3dGeometry, _ precision: Precision) -> Bool {
+        precision == .fp32 && AVX512Loops.enabled && g.stride == Size3(2) && g.inChannels <= 8
+            && g.outChannels % 8 == 0 && g.outSize.w % 16 == 0
     }
 
     static func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
